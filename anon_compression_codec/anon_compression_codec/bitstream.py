@@ -1,0 +1,121 @@
+"""The `.acl` bitstream: one self-contained frame. Layout (big-endian), version 1:
+
+    offset size field
+    0      4    magic b"ANCL"
+    4      1    format version (1)
+    5      1    flags: bit 0 = privacy guard applied; other bits must be 0
+    6      8    model identifier (first 8 bytes of SHA-256 of the weights)
+    14     1    source channels (1 = grayscale, 3 = colour)
+    15     1    reserved, 0
+    16     2    original height (1..MAX_SIDE)
+    18     2    original width (1..MAX_SIDE)
+    20     2    latent channels
+    22     2    latent height
+    24     2    latent width
+    26     4    payload length in bytes (a multiple of 4)
+    30     n    payload: ANS-coded latent, little-endian 32-bit words
+    30+n   4    CRC-32 of bytes 0 .. 30+n-1
+
+Everything is validated by `parse` before any decoding or allocation that depends on the fields.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+from .errors import CorruptPayloadError, UnsupportedVersionError
+
+MAGIC = b"ANCL"
+VERSION = 1
+CODEC_NAME = "anon_compression"
+FLAG_GUARD = 0x01
+KNOWN_FLAGS = FLAG_GUARD
+MAX_SIDE = 8192
+_HEADER = struct.Struct(">4sBB8sBBHHHHHI")
+HEADER_SIZE = _HEADER.size
+CRC_SIZE = 4
+# No latent coded with our tables costs more than this many bytes per symbol; larger lengths are lies.
+_MAX_BYTES_PER_SYMBOL = 4
+
+
+@dataclass(frozen=True)
+class Header:
+    model_id: bytes
+    channels: int
+    height: int
+    width: int
+    latent_channels: int
+    latent_height: int
+    latent_width: int
+    payload_length: int
+    flags: int = 0
+    version: int = VERSION
+
+    @property
+    def guard_applied(self) -> bool:
+        return bool(self.flags & FLAG_GUARD)
+
+    def as_dict(self) -> dict:
+        return {
+            "codec": CODEC_NAME,
+            "version": self.version,
+            "flags": self.flags,
+            "guard_applied": self.guard_applied,
+            "model_id": self.model_id.hex(),
+            "channels": self.channels,
+            "height": self.height,
+            "width": self.width,
+            "latent_shape": [self.latent_channels, self.latent_height, self.latent_width],
+            "payload_length": self.payload_length,
+        }
+
+
+def pack(header: Header, payload: bytes) -> bytes:
+    """Header + payload + CRC-32. The header's payload_length must match the payload."""
+    if header.payload_length != len(payload):
+        raise ValueError("header payload_length does not match the payload")
+    head = _HEADER.pack(
+        MAGIC, header.version, header.flags, header.model_id, header.channels, 0,
+        header.height, header.width, header.latent_channels, header.latent_height,
+        header.latent_width, header.payload_length,
+    )  # fmt: skip
+    body = head + payload
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def parse(data: bytes | bytearray | memoryview) -> tuple[Header, bytes]:
+    """Validate a whole frame and return its header and payload, or raise a BitstreamError."""
+    data = bytes(data)
+    if len(data) < HEADER_SIZE + CRC_SIZE:
+        raise CorruptPayloadError(f"frame too short: {len(data)} bytes, a header alone is {HEADER_SIZE + CRC_SIZE}")
+    (magic, version, flags, model_id, channels, reserved, height, width,
+     lc, lh, lw, plen) = _HEADER.unpack_from(data)  # fmt: skip
+    if magic != MAGIC:
+        raise CorruptPayloadError(f"not an anon_compression frame: magic {magic!r}, expected {MAGIC!r}")
+    if version != VERSION:
+        raise UnsupportedVersionError(f"bitstream version {version}; this decoder reads version {VERSION}")
+    expected = HEADER_SIZE + plen + CRC_SIZE
+    if len(data) != expected:
+        raise CorruptPayloadError(f"frame is {len(data)} bytes, its header announces {expected}")
+    (crc,) = struct.unpack_from(">I", data, HEADER_SIZE + plen)
+    if crc != zlib.crc32(data[: HEADER_SIZE + plen]):
+        raise CorruptPayloadError("checksum mismatch: the frame was damaged")
+    if flags & ~KNOWN_FLAGS or reserved:
+        raise CorruptPayloadError(f"unknown flags 0x{flags:02x} / reserved byte {reserved}")
+    if channels not in (1, 3):
+        raise CorruptPayloadError(f"source channels must be 1 or 3, found {channels}")
+    if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE):
+        raise CorruptPayloadError(f"image size {width}x{height} outside 1..{MAX_SIDE}")
+    if not (lc and lh and lw) or lh > height or lw > width:
+        raise CorruptPayloadError(f"latent shape {lc}x{lh}x{lw} does not fit a {width}x{height} image")
+    if plen % 4 or plen > _MAX_BYTES_PER_SYMBOL * lc * lh * lw + 8:
+        raise CorruptPayloadError(f"payload length {plen} impossible for latent {lc}x{lh}x{lw}")
+    header = Header(model_id, channels, height, width, lc, lh, lw, plen, flags, version)
+    return header, data[HEADER_SIZE : HEADER_SIZE + plen]
+
+
+def peek_header(data: bytes | bytearray | memoryview) -> Header:
+    """Parse and validate, returning only the header (for tools and message fields)."""
+    return parse(data)[0]

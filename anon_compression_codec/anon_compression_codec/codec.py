@@ -1,0 +1,141 @@
+"""Encoder and Decoder: image in, self-contained bytes out, and back.
+
+Supported images: uint8 HxWx3 (RGB, or BGR with channel_order="bgr"), uint8 HxW or HxWx1
+(grayscale, coded as colour and returned as grayscale), sides 1..MAX_SIDE. Batches: NCHW float
+tensors in [0, 1] -> list of bytes. Anything else raises InputError with the reason.
+Sizes are padded (edge replication) to the model's stride and cropped back after decoding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import bitstream, presets
+from .entropy import EntropyTables
+from .errors import InputError, ModelMismatchError
+from .model import LoadedWeights, load_weights
+
+ChannelOrder = str  # "rgb" or "bgr"
+
+
+def _device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("device 'cuda' requested but CUDA is not available")
+    if name not in ("cpu", "cuda"):
+        raise InputError(f"device must be 'cpu' or 'cuda', found {name!r}")
+    return torch.device(name)
+
+
+class _CodecBase:
+    def __init__(self, weights: str | Path | None = None, *, device: str = "cpu", threads: int | None = None) -> None:
+        if threads is not None:
+            if threads < 1:
+                raise InputError(f"threads must be >= 1, found {threads}")
+            torch.set_num_threads(threads)
+        self.device = _device(device)
+        self.weights: LoadedWeights = load_weights(presets.resolve(weights))
+        self.model = self.weights.model.to(self.device)
+        self.tables = EntropyTables(self.weights.model)
+
+    @property
+    def model_id(self) -> bytes:
+        return self.weights.model_id
+
+    @property
+    def stride(self) -> int:
+        return self.model.stride
+
+
+class Encoder(_CodecBase):
+    """`Encoder(weights)(image) -> bytes`; weights is a preset name or a weight file path."""
+
+    def __call__(self, image, channel_order: ChannelOrder = "rgb"):
+        if isinstance(image, torch.Tensor):
+            return self.encode_batch(image)
+        return self.encode(image, channel_order)
+
+    def encode(self, image: np.ndarray, channel_order: ChannelOrder = "rgb") -> bytes:
+        rgb, channels = _as_rgb(image, channel_order)
+        x = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1)[None].float().div_(255.0)
+        return self._encode_tensor(x, channels)
+
+    def encode_batch(self, batch: torch.Tensor) -> list[bytes]:
+        if batch.ndim != 4 or batch.shape[1] != 3 or not batch.is_floating_point():
+            raise InputError(f"batch must be a float NCHW tensor with 3 channels, found {tuple(batch.shape)} {batch.dtype}")
+        if not torch.isfinite(batch).all() or batch.min() < 0 or batch.max() > 1:
+            raise InputError("batch values must be finite and in [0, 1]")
+        _check_size(batch.shape[2], batch.shape[3])
+        return [self._encode_tensor(x[None].to(self.device, torch.float32), 3) for x in batch]
+
+    @torch.inference_mode()
+    def _encode_tensor(self, x: torch.Tensor, channels: int) -> bytes:
+        h, w = x.shape[2:]
+        s = self.stride
+        x = F.pad(x, (0, (-w) % s, 0, (-h) % s), mode="replicate")
+        y = self.model.g_a(x)[0].float().cpu().numpy()
+        payload = self.tables.encode(self.tables.quantize(y))
+        header = bitstream.Header(self.model_id, channels, h, w, *y.shape, len(payload))
+        return bitstream.pack(header, payload)
+
+
+class Decoder(_CodecBase):
+    """`Decoder(weights)(data) -> image`: HxWx3 uint8 (HxW for grayscale sources)."""
+
+    def __call__(self, data: bytes, channel_order: ChannelOrder = "rgb") -> np.ndarray:
+        return self.decode(data, channel_order)
+
+    def check(self, data: bytes) -> tuple[bitstream.Header, bytes]:
+        """Validate a frame against this decoder's model without decoding it."""
+        header, payload = bitstream.parse(data)
+        if header.model_id != self.model_id:
+            raise ModelMismatchError(
+                f"frame was made by model {header.model_id.hex()}, this decoder has {self.model_id.hex()} "
+                f"({self.weights.path}); load the encoder's weights"
+            )
+        expected = (self.model.N, -(-header.height // self.stride), -(-header.width // self.stride))
+        found = (header.latent_channels, header.latent_height, header.latent_width)
+        if found != expected:
+            raise bitstream.CorruptPayloadError(f"latent shape {found} does not match {expected} for this model and size")
+        return header, payload
+
+    @torch.inference_mode()
+    def decode(self, data: bytes, channel_order: ChannelOrder = "rgb") -> np.ndarray:
+        if channel_order not in ("rgb", "bgr"):
+            raise InputError(f"channel_order must be 'rgb' or 'bgr', found {channel_order!r}")
+        header, payload = self.check(data)
+        lh, lw = header.latent_height, header.latent_width
+        idx = self.tables.decode(payload, lh * lw)
+        y_hat = torch.from_numpy(self.tables.dequantize(idx, lh, lw))[None].to(self.device)
+        x_hat = self.model.g_s(y_hat)[0, :, : header.height, : header.width]
+        img = x_hat.clamp_(0, 1).mul_(255).round_().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+        if header.channels == 1:
+            return np.ascontiguousarray(img.mean(axis=2).round().astype(np.uint8))
+        return np.ascontiguousarray(img[..., ::-1] if channel_order == "bgr" else img)
+
+
+def _check_size(h: int, w: int) -> None:
+    if not (1 <= h <= bitstream.MAX_SIDE and 1 <= w <= bitstream.MAX_SIDE):
+        raise InputError(f"image size {w}x{h} outside 1..{bitstream.MAX_SIDE} pixels per side")
+
+
+def _as_rgb(image: np.ndarray, channel_order: ChannelOrder) -> tuple[np.ndarray, int]:
+    """Validate an 8-bit image and return it as contiguous HxWx3 RGB plus its source channels."""
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"image must be a numpy array, found {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise InputError(f"image must be 8-bit (uint8), found {image.dtype}; scale or convert it first")
+    if channel_order not in ("rgb", "bgr"):
+        raise InputError(f"channel_order must be 'rgb' or 'bgr', found {channel_order!r}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        _check_size(*image.shape)
+        return np.ascontiguousarray(np.repeat(image[..., None], 3, axis=2)), 1
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise InputError(f"image must be HxW, HxWx1 or HxWx3, found shape {image.shape} (drop alpha first)")
+    _check_size(*image.shape[:2])
+    return np.ascontiguousarray(image[..., ::-1] if channel_order == "bgr" else image), 3

@@ -1,0 +1,183 @@
+"""The reference factorized-prior autoencoder (Liebender et al., CASE 2024) and its weight files.
+
+Architecture, N channels and M hidden layers (the reference's "N-M" names, e.g. 128-2):
+analysis  g_a: conv(3,N)+GDN1, M x [conv(N,N)+GDN1], conv(N,N)      (5x5, stride 2 each)
+synthesis g_s: deconv(N,N)+IGDN1, M x [deconv(N,N)+IGDN1], deconv(N,3), sigmoid
+entropy model: compressai EntropyBottleneck(N), no hyperprior. Latent at 1/2^(M+2) of the input.
+
+Weight files come in two formats:
+- the reference's: torch-saved {"N", "M", "state_dict"} with keys `_encoder.encoder.*`,
+  `_decoder.decoder.*`, `_bottleneck.*`, optionally prefixed `autoencoder.` (Lightning);
+- ours: the same plus "format", "model_id", "dtype" and "metadata" (how it was trained), keys in
+  compressai's naming (g_a, g_s, entropy_bottleneck), fp16 or fp32 storage.
+Both load into the same model; the model identifier is a hash of the fp32 weights, including the
+quantized CDF tables, so encoder and decoder agree bit-exactly on the entropy model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from compressai.entropy_models import EntropyBottleneck
+from compressai.layers import GDN1
+from compressai.models.utils import conv, deconv
+from torch import nn
+
+from .errors import WeightsError
+
+WEIGHTS_FORMAT = "anon_compression_weights"
+WEIGHTS_FORMAT_VERSION = 1
+_REFERENCE_PREFIXES = {"_encoder.encoder.": "g_a.", "_decoder.decoder.": "g_s.", "_bottleneck.": "entropy_bottleneck."}
+# Buffers whose shapes depend on the trained quantiles; rebuilt by update() when absent.
+_CDF_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length")
+
+
+class AnonAutoencoder(nn.Module):
+    """Factorized-prior autoencoder with compressai's model protocol (forward/update/aux_loss)."""
+
+    def __init__(self, N: int = 64, M: int = 2) -> None:
+        super().__init__()
+        if not (1 <= N <= 1024 and 0 <= M <= 6):
+            raise WeightsError(f"unsupported model size N={N}, M={M}")
+        self.N, self.M = N, M
+        analysis: list[nn.Module] = [conv(3, N), GDN1(N)]
+        synthesis: list[nn.Module] = [deconv(N, N), GDN1(N, inverse=True)]
+        for _ in range(M):
+            analysis += [conv(N, N), GDN1(N)]
+            synthesis += [deconv(N, N), GDN1(N, inverse=True)]
+        analysis.append(conv(N, N))
+        synthesis += [deconv(N, 3), nn.Sigmoid()]
+        self.g_a = nn.Sequential(*analysis)
+        self.g_s = nn.Sequential(*synthesis)
+        self.entropy_bottleneck = EntropyBottleneck(N)
+
+    @property
+    def stride(self) -> int:
+        """Input sides must be multiples of this (the codec pads to it)."""
+        return 2 ** (self.M + 2)
+
+    def forward(self, x: torch.Tensor) -> dict[str, Any]:
+        y = self.g_a(x)
+        y_hat, likelihoods = self.entropy_bottleneck(y)
+        return {"x_hat": self.g_s(y_hat), "likelihoods": {"y": likelihoods}}
+
+    def aux_loss(self) -> torch.Tensor:
+        return self.entropy_bottleneck.loss()
+
+    def update(self, force: bool = False) -> bool:
+        return self.entropy_bottleneck.update(force=force)
+
+
+@dataclass
+class LoadedWeights:
+    model: AnonAutoencoder
+    model_id: bytes
+    path: str
+    stored_dtype: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_id_hex(self) -> str:
+        return self.model_id.hex()
+
+
+def compute_model_id(model: AnonAutoencoder) -> bytes:
+    """First 8 bytes of SHA-256 over N, M and every tensor as fp32/int32, in key order."""
+    h = hashlib.sha256(f"N={model.N};M={model.M};".encode())
+    for key, value in sorted(model.state_dict().items()):
+        t = value.detach().cpu().contiguous()
+        t = t.to(torch.float32) if t.is_floating_point() else t.to(torch.int32)
+        h.update(key.encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.numpy().tobytes())
+    return h.digest()[:8]
+
+
+def _canonical_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Map reference key names (optionally Lightning-prefixed) to ours."""
+    out = {}
+    for key, value in state.items():
+        if key.startswith("autoencoder."):
+            key = key[len("autoencoder.") :]
+        for ref, ours in _REFERENCE_PREFIXES.items():
+            if key.startswith(ref):
+                key = ours + key[len(ref) :]
+                break
+        out[key] = value
+    return out
+
+
+def load_weights(path: str | Path, device: str = "cpu") -> LoadedWeights:
+    """Load a weight file of either format. Raises WeightsError with the reason on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weight file not found: {path}")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for foreign or damaged files
+        raise WeightsError(f"{path} is not a readable torch weight file ({type(exc).__name__}: {exc})") from None
+    if not isinstance(blob, dict) or not {"N", "M", "state_dict"} <= blob.keys():
+        raise WeightsError(f"{path} is not a codec weight file: expected a dict with N, M and state_dict")
+    try:
+        N, M = int(blob["N"]), int(blob["M"])
+    except (TypeError, ValueError):
+        raise WeightsError(f"{path}: N and M must be integers, found {blob['N']!r}, {blob['M']!r}") from None
+    model = AnonAutoencoder(N, M)
+    state = _canonical_state_dict(dict(blob["state_dict"]))
+    has_cdf = all(f"entropy_bottleneck.{b}" in state and state[f"entropy_bottleneck.{b}"].numel() > 0 for b in _CDF_BUFFERS)
+    if has_cdf:
+        eb = model.entropy_bottleneck
+        for b in _CDF_BUFFERS:  # size the empty buffers so load_state_dict accepts the tables
+            getattr(eb, b).resize_(state[f"entropy_bottleneck.{b}"].shape)
+    else:
+        for b in _CDF_BUFFERS:
+            state.pop(f"entropy_bottleneck.{b}", None)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    try:
+        model.load_state_dict(state, strict=has_cdf)
+    except RuntimeError as exc:
+        raise WeightsError(f"{path}: weights do not fit an N={N}, M={M} model: {exc}") from None
+    if not has_cdf:
+        missing = set(model.state_dict()) - set(state) - {f"entropy_bottleneck.{b}" for b in _CDF_BUFFERS}
+        if missing:
+            raise WeightsError(f"{path}: missing weights {sorted(missing)[:5]}")
+        model.update(force=True)  # on the CPU in fp32, so every loader derives the same tables
+    model.eval().requires_grad_(False)
+    model_id = compute_model_id(model)
+    if blob.get("format") == WEIGHTS_FORMAT and blob.get("model_id") not in (None, model_id.hex()):
+        raise WeightsError(f"{path}: content does not match its model_id {blob['model_id']} (damaged file?)")
+    stored = "float16" if any(v.dtype == torch.float16 for v in blob["state_dict"].values()) else "float32"
+    return LoadedWeights(model.to(device), model_id, str(path), stored, dict(blob.get("metadata") or {}))
+
+
+def save_weights(model: AnonAutoencoder, path: str | Path, *, half: bool = True, metadata: dict[str, Any] | None = None) -> bytes:
+    """Write our format. With half=True the parameters are stored as fp16 (buffers such as GDN's
+    tiny pedestal stay fp32, fp16 would flush them to zero) and the CDF tables and the model
+    identifier are those of the fp16-rounded weights, which every loader will see."""
+    model = model.cpu()
+    params = {name for name, _ in model.named_parameters()}
+    if half:
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(p.half().float())
+    model.update(force=True)
+    model_id = compute_model_id(model)
+    state = {k: (v.half() if half and k in params else v).clone() for k, v in model.state_dict().items()}
+    torch.save(
+        {
+            "format": WEIGHTS_FORMAT,
+            "format_version": WEIGHTS_FORMAT_VERSION,
+            "N": model.N,
+            "M": model.M,
+            "model_id": model_id.hex(),
+            "dtype": "float16" if half else "float32",
+            "metadata": metadata or {},
+            "state_dict": state,
+        },
+        Path(path),
+    )
+    return model_id

@@ -1,0 +1,37 @@
+"""Shared fixtures: small random-init weight files (the codec must work with any weights)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from anon_compression_codec import AnonAutoencoder, save_weights
+
+
+def make_model(N: int = 16, M: int = 1, seed: int = 0) -> AnonAutoencoder:
+    torch.manual_seed(seed)
+    return AnonAutoencoder(N, M)
+
+
+@pytest.fixture(scope="session")
+def weights(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    save_weights(make_model(), path, metadata={"purpose": "tests"})
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def other_weights(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("weights") / "other.pt"
+    save_weights(make_model(seed=1), path)
+    return str(path)
+
+
+@pytest.fixture
+def image() -> np.ndarray:
+    """A smooth synthetic RGB image with an odd size (not a multiple of the model stride)."""
+    h, w = 45, 67
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = np.stack([xx * 255 / w, yy * 255 / h, (xx + yy) * 127 / (h + w)], axis=2)
+    return img.astype(np.uint8)

@@ -1,0 +1,122 @@
+"""Bitstream: every error path, and a fuzz test that only documented exceptions come out."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from anon_compression_codec.bitstream import HEADER_SIZE
+
+from anon_compression_codec import (
+    BitstreamError,
+    CorruptPayloadError,
+    Decoder,
+    Encoder,
+    UnsupportedVersionError,
+    parse,
+)
+
+
+@pytest.fixture(scope="module")
+def frame(weights) -> bytes:
+    img = np.random.default_rng(1).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    return Encoder(weights)(img)
+
+
+def _with_fields(frame: bytes, **changes) -> bytes:
+    """Rewrite header fields and recompute the CRC, as a crafted (not damaged) frame would."""
+    fields = list(struct.unpack_from(">4sBB8sBBHHHHHI", frame))
+    names = ["magic", "version", "flags", "model_id", "channels", "reserved", "height", "width", "lc", "lh", "lw", "plen"]
+    for name, value in changes.items():
+        fields[names.index(name)] = value
+    body = struct.pack(">4sBB8sBBHHHHHI", *fields) + frame[HEADER_SIZE:-4]
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def _recrc(body: bytes) -> bytes:
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+@pytest.mark.parametrize(
+    "changes, error, message",
+    [
+        ({"magic": b"JFIF"}, CorruptPayloadError, "magic"),
+        ({"version": 2}, UnsupportedVersionError, "version 2"),
+        ({"flags": 0x80}, CorruptPayloadError, "flags"),
+        ({"reserved": 1}, CorruptPayloadError, "reserved"),
+        ({"channels": 4}, CorruptPayloadError, "channels"),
+        ({"height": 0}, CorruptPayloadError, "size"),
+        ({"width": 9000}, CorruptPayloadError, "size"),
+        ({"lh": 41}, CorruptPayloadError, "latent"),
+        ({"lc": 0}, CorruptPayloadError, "latent"),
+        ({"plen": 5}, CorruptPayloadError, "announces"),
+    ],
+)
+def test_header_errors_name_what_was_found(frame, changes, error, message):
+    with pytest.raises(error, match=message):
+        parse(_with_fields(frame, **changes))
+
+
+def test_decoder_checks_latent_shape_against_its_model(weights, frame):
+    with pytest.raises(CorruptPayloadError, match="does not match"):
+        Decoder(weights)(_with_fields(frame, lh=3))
+
+
+def test_damaged_byte_fails_the_checksum(frame):
+    damaged = bytearray(frame)
+    damaged[HEADER_SIZE + 3] ^= 0x10
+    with pytest.raises(CorruptPayloadError, match="checksum"):
+        parse(bytes(damaged))
+
+
+@pytest.mark.parametrize("data", [b"", b"ANCL", b"\x00" * 33])
+def test_short_input(data):
+    with pytest.raises(CorruptPayloadError, match="too short"):
+        parse(data)
+
+
+def test_payload_that_is_not_whole_words(weights, frame):
+    body = frame[:-4]
+    odd = _with_fields(_recrc(body + b"\x01"), plen=len(body) - HEADER_SIZE + 1)
+    with pytest.raises(CorruptPayloadError):
+        Decoder(weights)(odd)
+
+
+def test_payload_with_trailing_zero_word_is_refused(weights, frame):
+    body = frame[:-4] + b"\x00\x00\x00\x00"
+    crafted = _with_fields(_recrc(body), plen=len(body) - HEADER_SIZE)
+    with pytest.raises(CorruptPayloadError):
+        Decoder(weights)(crafted)
+
+
+def test_fuzz_only_documented_errors(weights, frame):
+    """Thousands of mutated, truncated and extended frames, half with a valid CRC so that they
+    reach the entropy decoder: only BitstreamError subclasses may come out, and an image that
+    decodes always has the announced size."""
+    dec = Decoder(weights)
+    rng = np.random.default_rng(1234)
+    outcomes = {"error": 0, "decoded": 0}
+    for i in range(3000):
+        data = bytearray(frame)
+        op = i % 3
+        if op == 0:
+            for _ in range(rng.integers(1, 8)):
+                data[rng.integers(0, len(data))] = rng.integers(0, 256)
+        elif op == 1:
+            data = data[: rng.integers(0, len(data))]
+        else:
+            data += rng.integers(0, 256, rng.integers(1, 64), dtype=np.uint8).tobytes()
+        if i % 2 and len(data) > HEADER_SIZE + 4:  # crafted: fix the length field and the CRC
+            body = bytes(data[:-4])
+            plen = len(body) - HEADER_SIZE
+            data = _with_fields(_recrc(body), plen=plen)
+        try:
+            out = dec(bytes(data))
+        except BitstreamError:
+            outcomes["error"] += 1
+        else:
+            outcomes["decoded"] += 1
+            assert out.shape == (40, 56, 3)
+    assert outcomes["error"] > 1000
