@@ -25,7 +25,7 @@ $(STAMPS)/deps: requirements.txt requirements-nodeps.txt constraints.txt
 # The message package, built with plain cmake against the ROS wheels and installed into the venv
 # prefix (the venv acts as the ROS install prefix).
 $(STAMPS)/msgs: $(STAMPS)/deps $(MSG_SOURCES)
-	rm -rf build/$(MSGS)
+	rm -rf build/$(MSGS) && mkdir -p build
 	AMENT_PREFIX_PATH=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake -S $(MSGS) -B build/$(MSGS) \
 	  -DCMAKE_INSTALL_PREFIX=$(CURDIR)/$(VENV) -DCMAKE_PREFIX_PATH=$(CURDIR)/$(VENV) \
 	  -DPython3_EXECUTABLE=$(CURDIR)/$(PY) -DBUILD_TESTING=OFF \
@@ -45,7 +45,7 @@ $(STAMPS)/codec: $(STAMPS)/msgs anon_compression_codec/pyproject.toml
 # whenever its sources change.
 NODE_SOURCES := $(shell find anon_compression_nodes launch config rviz -type f -not -path '*/__pycache__/*' 2>/dev/null)
 $(STAMPS)/nodes: $(STAMPS)/codec $(NODE_SOURCES)
-	$(PIP) install -q --no-deps --no-build-isolation --force-reinstall ./anon_compression_nodes
+	$(PIP) install -q --no-deps --no-build-isolation --no-compile --force-reinstall ./anon_compression_nodes
 	touch $@
 
 test: $(STAMPS)/nodes

@@ -1,0 +1,131 @@
+"""Capture node: camera devices or video files -> sensor_msgs/Image (bgr8), one topic per source.
+
+`sources` takes device indices ("0"), device paths ("/dev/video0"), globs ("/dev/video*") and
+video files. One source publishes on `image`; several publish on `cam0/image`, `cam1/image`, ...
+"""
+
+from __future__ import annotations
+
+import glob
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from . import common, image_conversion
+
+
+@dataclass
+class Source:
+    spec: str
+    capture: cv2.VideoCapture
+    is_file: bool
+    publisher: object
+    finished: bool = False
+
+
+def expand(specs: list[str]) -> list[str]:
+    """Globs expanded (sorted), other entries kept; duplicates dropped."""
+    out: list[str] = []
+    for spec in specs:
+        matches = sorted(glob.glob(spec)) if glob.has_magic(spec) else [spec]
+        out += [m for m in matches if m not in out]
+    return out
+
+
+def open_source(spec: str, width: int, height: int) -> tuple[cv2.VideoCapture, bool]:
+    is_file = Path(spec).is_file() and not spec.startswith("/dev/")
+    cap = cv2.VideoCapture(int(spec)) if spec.isdigit() else cv2.VideoCapture(spec)
+    if not is_file:
+        if width:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        if height:
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+    return cap, is_file
+
+
+class CaptureNode(Node):
+    def __init__(self) -> None:
+        super().__init__("capture")
+        d = common.declare
+        specs = d(self, "sources", ["/dev/video0"], "Device indices, device paths, globs or video files.", read_only=True)
+        self.rate_hz = d(self, "rate_hz", 10.0, "Frames per second published per source.", float_range=(0.1, 120.0))
+        self.frame_id = d(self, "frame_id", "camera", "frame_id of the published images (cam<i> suffix for several).")
+        self.loop = d(self, "loop", False, "Restart video files at their end.")
+        width = d(self, "width", 0, "Requested device width; 0 = driver default.", read_only=True, int_range=(0, 8192))
+        height = d(self, "height", 0, "Requested device height; 0 = driver default.", read_only=True, int_range=(0, 8192))
+        out_rel = d(self, "output_reliability", "reliable", "Reliability of the output.", read_only=True,
+                    choices=tuple(common.RELIABILITY))  # fmt: skip
+        out_depth = d(self, "output_depth", 2, "Queue depth of the output.", read_only=True, int_range=(1, 100))
+
+        self.stats = common.Stats(self)
+        names = expand(list(specs))
+        self.sources: list[Source] = []
+        for i, spec in enumerate(names):
+            cap, is_file = open_source(spec, width, height)
+            if not cap.isOpened():
+                self.get_logger().error(f"cannot open source {spec!r}; skipping it")
+                continue
+            topic = "image" if len(names) == 1 else f"cam{i}/image"
+            pub = self.create_publisher(Image, topic, common.qos(out_rel, out_depth))
+            self.sources.append(Source(spec, cap, is_file, pub))
+            self.get_logger().info(f"source {spec!r} -> {pub.topic_name}")
+        if not self.sources:
+            self.stats.status_message, self.stats.level = f"no source could be opened of {specs}", 2
+            self.get_logger().error(self.stats.status_message)
+        self.timer = self.create_timer(1.0 / self.rate_hz, self._tick)
+        self.add_on_set_parameters_callback(self._on_set)
+
+    def _on_set(self, params) -> common.SetParametersResult:
+        for p in params:
+            if p.name == "rate_hz":
+                self.rate_hz = p.value
+                self.timer.cancel()
+                self.destroy_timer(self.timer)
+                self.timer = self.create_timer(1.0 / self.rate_hz, self._tick)
+            elif p.name in ("frame_id", "loop"):
+                setattr(self, p.name, p.value)
+        return common.ACCEPT
+
+    def _tick(self) -> None:
+        for i, src in enumerate(self.sources):
+            if src.finished:
+                continue
+            if src.publisher.get_subscription_count() == 0:
+                if not src.is_file:
+                    src.capture.grab()  # keep a live camera's buffer fresh
+                continue
+            t0 = time.perf_counter()
+            ok, frame = src.capture.read()
+            if not ok and src.is_file and self.loop:
+                src.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, frame = src.capture.read()
+            if not ok:
+                if src.is_file:
+                    src.finished = True
+                    self.get_logger().info(f"end of {src.spec}")
+                else:
+                    self.stats.count("read_failures")
+                    self.get_logger().warning(f"no frame from {src.spec}", throttle_duration_sec=5.0)
+                continue
+            header = Image().header
+            header.stamp = self.get_clock().now().to_msg()
+            header.frame_id = self.frame_id if len(self.sources) == 1 else f"{self.frame_id}{i}"
+            src.publisher.publish(image_conversion.from_array(frame, "bgr8", header))
+            self.stats.frame(time.perf_counter() - t0, frame.nbytes)
+
+    def destroy_node(self) -> None:
+        for src in self.sources:
+            src.capture.release()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    common.run(CaptureNode, args)
+
+
+if __name__ == "__main__":
+    main()

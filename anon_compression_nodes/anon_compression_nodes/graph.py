@@ -1,0 +1,51 @@
+"""The pipeline in one place: topic names, node names, executables, remappings, parameter file.
+
+Launch files, the end-to-end tests, the demo and the README's topology all read this module.
+Nodes use short private-side topic names (`image`, `compressed`, ...) that the graph remaps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PACKAGE = "anon_compression_nodes"
+PARAMS_FILE = "config/anon_compression.yaml"  # relative to the package share (and to the repo root)
+RVIZ_FILE = "rviz/anon_compression.rviz"
+
+# Global topic names of the pipeline.
+RAW = "camera/image_raw"
+COMPRESSED = "camera/image_anon"
+DECODED = "camera/image_anon/decoded"
+DETECTIONS = "detections"
+ANNOTATED = "detections/image"
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    executable: str
+    remappings: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+    def ros_args(self, params_file: str) -> list[str]:
+        """The command-line equivalent of what the launch files do for this node."""
+        args = ["--ros-args", "-r", f"__node:={self.name}", "--params-file", params_file]
+        for src, dst in self.remappings.items():
+            args += ["-r", f"{src}:={dst}"]
+        return args
+
+
+CAPTURE = NodeSpec("capture", "capture", {"image": RAW}, "camera or video frames -> sensor_msgs/Image")
+ENCODER = NodeSpec("encoder", "encoder", {"image": RAW, "compressed": COMPRESSED}, "Image -> CompressedLatent")
+DECODER = NodeSpec("decoder", "decoder", {"compressed": COMPRESSED, "decoded": DECODED}, "CompressedLatent -> Image")
+DETECTOR = NodeSpec(
+    "detector", "detector", {"image": DECODED, "detections": DETECTIONS, "annotated": ANNOTATED}, "YOLO on decoded images"
+)
+
+ROBOT_SIDE = (CAPTURE, ENCODER)  # capture.launch.py
+BASE_SIDE = (DECODER, DETECTOR)  # detection.launch.py
+PIPELINE = ROBOT_SIDE + BASE_SIDE  # robot.launch.py with run_base_station:=true
+
+# Diagnostics: every node publishes its rate, processing time and counters here once a second.
+DIAGNOSTICS = "/diagnostics"
+STATS_PERIOD_S = 1.0

@@ -1,0 +1,41 @@
+"""CompressedLatent <-> codec bitstream. The bitstream is authoritative: the message fields are
+filled from its parsed header, and a message whose fields disagree with it is refused."""
+
+from __future__ import annotations
+
+from anon_compression_codec import BITSTREAM_VERSION, CODEC_NAME, CorruptPayloadError, Header, peek_header
+from anon_compression_msgs.msg import CompressedLatent
+
+
+def to_message(data: bytes, encoding: str, header_msg) -> CompressedLatent:
+    h = peek_header(data)
+    msg = CompressedLatent()
+    msg.header = header_msg
+    msg.codec = CODEC_NAME
+    msg.bitstream_version = h.version
+    msg.model_id = h.model_id.hex()
+    msg.height, msg.width = h.height, h.width
+    msg.encoding = encoding
+    msg.latent_channels, msg.latent_height, msg.latent_width = h.latent_channels, h.latent_height, h.latent_width
+    msg.guard_applied = h.guard_applied
+    msg.data = data
+    return msg
+
+
+def check_message(msg: CompressedLatent) -> tuple[bytes, Header]:
+    """The bitstream of a message whose fields agree with it; CorruptPayloadError otherwise."""
+    if msg.codec != CODEC_NAME:
+        raise CorruptPayloadError(f"codec {msg.codec!r} is not {CODEC_NAME!r}")
+    data = bytes(msg.data)
+    h = peek_header(data)
+    fields = (msg.bitstream_version, msg.model_id, msg.height, msg.width, msg.latent_channels, msg.latent_height,
+              msg.latent_width, msg.guard_applied)  # fmt: skip
+    truth = (h.version, h.model_id.hex(), h.height, h.width, h.latent_channels, h.latent_height, h.latent_width, h.guard_applied)
+    if fields != truth:
+        raise CorruptPayloadError(f"message fields {fields} disagree with the bitstream header {truth}")
+    if (msg.encoding == "mono8") != (h.channels == 1):
+        raise CorruptPayloadError(f"encoding {msg.encoding!r} disagrees with {h.channels} coded channel(s)")
+    return data, h
+
+
+__all__ = ["BITSTREAM_VERSION", "check_message", "to_message"]

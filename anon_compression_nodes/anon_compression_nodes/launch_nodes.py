@@ -1,0 +1,66 @@
+"""Builds launch_ros Node actions from the graph, for the launch files (imports launch lazily:
+launch and launch_ros exist only on a ROS 2 install)."""
+
+from __future__ import annotations
+
+import os
+
+from . import graph
+
+# Launch arguments that override a node parameter when given a non-empty value:
+# argument -> (node name, parameter, type).
+OVERRIDES = {
+    "sources": ("capture", "sources", list),
+    "rate_hz": ("capture", "rate_hz", float),
+    "loop": ("capture", "loop", bool),
+    "weights": (("encoder", "decoder"), "weights", str),
+    "max_side": ("encoder", "max_side", int),
+    "device": (("encoder", "decoder", "detector"), "device", str),
+    "detector_model": ("detector", "model", str),
+}
+
+
+def _convert(value: str, kind: type):
+    if kind is list:
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if kind is bool:
+        return value.lower() in ("1", "true", "yes")
+    return kind(value)
+
+
+def default_params_file() -> str:
+    from ament_index_python.packages import get_package_share_directory
+
+    return os.path.join(get_package_share_directory(graph.PACKAGE), graph.PARAMS_FILE)
+
+
+def nodes(context, specs: tuple[graph.NodeSpec, ...]) -> list:
+    """Node actions for `specs`, with the params file and non-empty launch-argument overrides."""
+    from launch_ros.actions import Node
+
+    params_file = context.perform_substitution(_lc("params_file")) or default_params_file()
+    actions = []
+    for spec in specs:
+        overrides = {}
+        for arg, (names, param, kind) in OVERRIDES.items():
+            value = context.launch_configurations.get(arg, "")
+            if value and spec.name in (names if isinstance(names, tuple) else (names,)):
+                overrides[param] = _convert(value, kind)
+        actions.append(
+            Node(
+                package=graph.PACKAGE,
+                executable=spec.executable,
+                name=spec.name,
+                parameters=[params_file, overrides],
+                remappings=list(spec.remappings.items()),
+                output="screen",
+                emulate_tty=True,
+            )
+        )
+    return actions
+
+
+def _lc(name: str):
+    from launch.substitutions import LaunchConfiguration
+
+    return LaunchConfiguration(name, default="")

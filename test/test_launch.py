@@ -1,0 +1,133 @@
+"""Launch files. launch/launch_ros cannot be installed here, so they are checked statically against
+the graph; the last test runs robot.launch.py for real where launch is installed (a ROS 2 install)."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+from ros_helpers import REPO
+
+from anon_compression_nodes import graph, launch_nodes
+
+LAUNCH = {p.name: p for p in (REPO / "launch").glob("*.launch.py")}
+
+
+def _declared_args(path: Path) -> dict[str, str]:
+    """Argument names -> descriptions, from ARGS dicts and DeclareLaunchArgument calls."""
+    tree = ast.parse(path.read_text())
+    args: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ARGS" for t in node.targets):
+            args.update(ast.literal_eval(node.value))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DeclareLaunchArgument":
+            if node.args and isinstance(node.args[0], ast.Constant):
+                desc = next((k.value.value for k in node.keywords if k.arg == "description"), "")
+                args[node.args[0].value] = desc
+    return args
+
+
+def test_the_three_launch_files_exist():
+    assert set(LAUNCH) == {"robot.launch.py", "capture.launch.py", "detection.launch.py"}
+
+
+@pytest.mark.parametrize("name", sorted(LAUNCH))
+def test_every_argument_is_documented(name):
+    args = _declared_args(LAUNCH[name])
+    assert args, f"{name} declares no arguments"
+    for arg, desc in args.items():
+        assert len(desc) > 10, f"{name}: argument {arg} has no description"
+
+
+@pytest.mark.parametrize("name, specs", [("capture.launch.py", graph.ROBOT_SIDE), ("detection.launch.py", graph.BASE_SIDE)])
+def test_node_launchers_take_their_nodes_from_the_graph(name, specs):
+    source = LAUNCH[name].read_text()
+    attr = "ROBOT_SIDE" if specs is graph.ROBOT_SIDE else "BASE_SIDE"
+    assert f"graph.{attr}" in source
+    # Every override argument that applies to these nodes is declared by the launch file.
+    declared = _declared_args(LAUNCH[name])
+    for arg, (names, _, _) in launch_nodes.OVERRIDES.items():
+        targets = names if isinstance(names, tuple) else (names,)
+        if any(spec.name in targets for spec in specs):
+            assert arg in declared, f"{name} does not declare {arg}"
+
+
+def test_robot_launch_composes_the_others_and_passes_every_argument():
+    source = LAUNCH["robot.launch.py"].read_text()
+    assert '"capture.launch.py"' in source and '"detection.launch.py"' in source
+    robot_args = set(_declared_args(LAUNCH["robot.launch.py"]))
+    for other in ("capture.launch.py", "detection.launch.py"):
+        missing = set(_declared_args(LAUNCH[other])) - robot_args
+        assert not missing, f"robot.launch.py lacks {missing} of {other}"
+
+
+def test_executables_exist_for_every_node_of_the_graph():
+    setup = (REPO / "anon_compression_nodes" / "setup.py").read_text()
+    for spec in graph.PIPELINE:
+        assert f'"{spec.executable} = ' in setup or f'f"{spec.executable} = ' in setup
+        assert importlib.util.find_spec(f"anon_compression_nodes.{spec.executable}_node") is not None
+
+
+def test_params_file_keys_are_the_graph_nodes():
+    params = yaml.safe_load((REPO / graph.PARAMS_FILE).read_text())
+    assert set(params) == {spec.name for spec in graph.PIPELINE}
+    assert all(set(v) == {"ros__parameters"} for v in params.values())
+
+
+def test_rviz_shows_the_graph_topics():
+    rviz = yaml.safe_load((REPO / graph.RVIZ_FILE).read_text())
+    topics = {d["Topic"]["Value"] for d in rviz["Visualization Manager"]["Displays"]}
+    assert topics == {"/" + graph.DECODED, "/" + graph.ANNOTATED}
+
+
+def test_installed_share_has_launch_config_and_rviz():
+    import sys
+
+    share = Path(sys.prefix) / "share" / graph.PACKAGE
+    for rel in [*(f"launch/{n}" for n in LAUNCH), graph.PARAMS_FILE, graph.RVIZ_FILE, "package.xml"]:
+        assert (share / rel).is_file(), f"{rel} not installed"
+
+
+def test_robot_launch_runs_the_pipeline(tmp_path, weights):
+    """Runs only where launch and launch_ros are installed (a ROS 2 install)."""
+    launch = pytest.importorskip("launch", reason="launch is not installable here (no PyPI wheel); runs on a ROS 2 install")
+    pytest.importorskip("launch_ros", reason="launch_ros is not installable here; runs on a ROS 2 install")
+    import cv2
+    import numpy as np
+    import rclpy
+    from launch.launch_description_sources import PythonLaunchDescriptionSource
+    from ros_helpers import spin_until
+
+    from anon_compression_msgs.msg import Detections
+
+    video = tmp_path / "v.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (96, 64))
+    for i in range(5):
+        writer.write(np.full((64, 96, 3), 40 * i, np.uint8))
+    writer.release()
+    description = launch.LaunchDescription(
+        [
+            launch.actions.IncludeLaunchDescription(
+                PythonLaunchDescriptionSource(str(LAUNCH["robot.launch.py"])),
+                launch_arguments={"sources": str(video), "loop": "true", "weights": weights, "run_base_station": "true"}.items(),
+            )
+        ]
+    )
+    service = launch.LaunchService()
+    service.include_launch_description(description)
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    rclpy.init()
+    try:
+        node = rclpy.create_node("launch_probe")
+        got = []
+        node.create_subscription(Detections, graph.DETECTIONS, got.append, 10)
+        spin_until(node, lambda: bool(got), 120, "detections from robot.launch.py")
+    finally:
+        rclpy.shutdown()
+        service.shutdown()
+        thread.join(30)

@@ -1,0 +1,148 @@
+"""The robot pipeline end to end over real DDS, in separate processes: capture -> encoder ->
+decoder -> detector from a video file, started from graph.py exactly as the launch files do."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import rclpy
+import yaml
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+from ros_helpers import REPO, spin_until, start, stop
+from sensor_msgs.msg import Image
+
+from anon_compression_msgs.msg import CompressedLatent, Detections
+from anon_compression_nodes import graph
+
+W, H = 160, 120
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, weights):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    video = tmp / "people.avi"
+    bus = cv2.imread(str(next(REPO.glob(".venv/lib/python3*/site-packages/ultralytics/assets/bus.jpg"))))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (W, H))
+    for i in range(8):
+        writer.write(np.roll(cv2.resize(bus, (W, H)), 4 * i, axis=1))
+    writer.release()
+    overrides = {
+        "capture": {"ros__parameters": {"sources": [str(video)], "loop": True, "rate_hz": 8.0, "frame_id": "test_cam"}},
+        "encoder": {"ros__parameters": {"weights": weights, "max_side": 0, "threads": 1}},
+        "decoder": {"ros__parameters": {"weights": weights, "threads": 1}},
+        "detector": {"ros__parameters": {"imgsz": 160}},
+    }
+    overrides_file = tmp / "overrides.yaml"
+    overrides_file.write_text(yaml.safe_dump(overrides))
+    procs = [start(spec, overrides_file, tmp) for spec in graph.PIPELINE]
+
+    rclpy.init()
+    node = rclpy.create_node("e2e_probe")
+    seen: dict[str, list] = {"raw": [], "compressed": [], "decoded": [], "detections": [], "diagnostics": []}
+    for topic, kind, key in [
+        (graph.RAW, Image, "raw"),
+        (graph.COMPRESSED, CompressedLatent, "compressed"),
+        (graph.DECODED, Image, "decoded"),
+        (graph.DETECTIONS, Detections, "detections"),
+        (graph.DIAGNOSTICS, DiagnosticArray, "diagnostics"),
+    ]:
+        node.create_subscription(kind, topic, lambda m, k=key: seen[k].append(m), 50)
+    node.seen = seen
+    node.tmp = tmp
+    try:
+        spin_until(node, lambda: len(seen["detections"]) >= 3, 120, "detections from the whole pipeline")
+        yield node, procs
+    finally:
+        codes = stop(procs)
+        node.destroy_node()
+        rclpy.shutdown()
+        logs = {p.name: p.read_text()[-2000:] for p in tmp.glob("*.log")}
+        assert all(c == 0 for c in codes), f"nodes did not exit cleanly on SIGINT: {codes}\n{logs}"
+
+
+def _counter(seen, node_name: str, key: str) -> int:
+    for arr in reversed(seen["diagnostics"]):
+        for status in arr.status:
+            if status.name.endswith(node_name):
+                for kv in status.values:
+                    if kv.key == key:
+                        return int(kv.value)
+                return 0
+    return 0
+
+
+def test_frames_flow_and_headers_survive(pipeline):
+    node, _ = pipeline
+    seen = node.seen
+    raw_by_stamp = {(m.header.stamp.sec, m.header.stamp.nanosec): m for m in seen["raw"]}
+    for det in seen["detections"]:
+        assert det.header.frame_id == "test_cam"
+        assert (det.header.stamp.sec, det.header.stamp.nanosec) in raw_by_stamp
+        assert det.model == "best.pt"
+    for dec in seen["decoded"]:
+        src = raw_by_stamp.get((dec.header.stamp.sec, dec.header.stamp.nanosec))
+        if src is not None:
+            assert (dec.width, dec.height) == (src.width, src.height) == (W, H)
+            assert dec.header.frame_id == src.header.frame_id == "test_cam"
+
+
+def test_compressed_is_far_below_raw(pipeline):
+    node, _ = pipeline
+    msg = node.seen["compressed"][-1]
+    assert msg.codec == "anon_compression" and msg.encoding == "bgr8"
+    assert (msg.width, msg.height) == (W, H)
+    assert len(msg.data) < W * H * 3 / 4
+
+
+def test_encoder_never_publishes_images(pipeline):
+    node, _ = pipeline
+    pubs = node.get_publisher_names_and_types_by_node("encoder", "/")
+    types = {t for _, ts in pubs for t in ts}
+    assert "anon_compression_msgs/msg/CompressedLatent" in types
+    assert "sensor_msgs/msg/Image" not in types
+
+
+def _set(node, target: str, name: str, value: ParameterValue):
+    client = node.create_client(SetParameters, f"/{target}/set_parameters")
+    spin_until(node, client.service_is_ready, 30, f"{target}'s parameter service")
+    future = client.call_async(SetParameters.Request(parameters=[Parameter(name=name, value=value)]))
+    spin_until(node, future.done, 30, f"set {target}.{name}")
+    return future.result().results[0]
+
+
+def test_live_parameter_change_takes_effect(pipeline):
+    node, _ = pipeline
+    result = _set(node, "decoder", "output_encoding", ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="bgr8"))
+    assert result.successful, result.reason
+    start = len(node.seen["decoded"])
+    spin_until(node, lambda: any(m.encoding == "bgr8" for m in node.seen["decoded"][start:]), 30, "bgr8 output")
+
+
+def test_impossible_parameter_change_is_refused_with_reason(pipeline):
+    node, _ = pipeline
+    bad = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="/no/such/weights.pt")
+    result = _set(node, "encoder", "weights", bad)
+    assert not result.successful and "keeping the current weights" in result.reason
+    readonly = _set(node, "encoder", "input_depth", ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=5))
+    assert not readonly.successful
+
+
+def test_bad_input_is_rejected_and_nodes_stay_up(pipeline):
+    node, procs = pipeline
+    raw_pub = node.create_publisher(Image, graph.RAW, 10)
+    bad = Image(height=4, width=4, encoding="16UC1", step=8, data=bytes(32))
+    latent_pub = node.create_publisher(CompressedLatent, graph.COMPRESSED, 10)
+    good = node.seen["compressed"][-1]
+    corrupt = CompressedLatent(header=good.header, codec=good.codec, data=bytes(good.data[:-1]) + bytes([good.data[-1] ^ 1]))
+    spin_until(node, lambda: raw_pub.get_subscription_count() > 0 and latent_pub.get_subscription_count() > 0, 30, "matching")
+    for _ in range(3):
+        raw_pub.publish(bad)
+        latent_pub.publish(corrupt)
+    spin_until(node, lambda: _counter(node.seen, "encoder", "rejected_input") >= 1, 30, "encoder to count the bad image")
+    spin_until(node, lambda: _counter(node.seen, "decoder", "rejected_frames") >= 1, 30, "decoder to count the corrupt frame")
+    start = len(node.seen["decoded"])
+    spin_until(node, lambda: len(node.seen["decoded"]) > start + 2, 30, "good frames after the bad ones")
+    assert all(p.poll() is None for p in procs), "a node died"
