@@ -13,7 +13,7 @@ export YOLO_OFFLINE := 1
 # Keep test discovery traffic on this machine and apart from other ROS graphs.
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 
-.PHONY: setup test demo lint bench lock clean
+.PHONY: setup test demo data lint bench lock clean
 setup: $(STAMPS)/nodes
 
 $(STAMPS)/deps: requirements.txt requirements-nodeps.txt constraints.txt
@@ -48,11 +48,23 @@ $(STAMPS)/nodes: $(STAMPS)/codec $(NODE_SOURCES)
 	$(PIP) install -q --no-deps --no-build-isolation --no-compile --force-reinstall ./anon_compression_nodes
 	touch $@
 
+# Debian's opencv-doc ships the sample videos (vtest.avi: pedestrians) that the demo and the
+# offline training set use. Needs root (CI and these machines have it); skipped if present.
+OPENCV_DATA := /usr/share/doc/opencv-doc/examples/data
+$(STAMPS)/system:
+	test -f $(OPENCV_DATA)/vtest.avi || { apt-get update -qq && apt-get install -y -qq opencv-doc; }
+	mkdir -p $(STAMPS) && touch $@
+
+# The offline image set: frames written from installed packages; labels.json is committed
+# (made by `anon-codec data offline --relabel`, provenance inside).
+data: $(STAMPS)/nodes $(STAMPS)/system
+	$(VENV)/bin/anon-codec data offline --out data/offline
+
 test: $(STAMPS)/nodes
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q test
 
-demo: $(STAMPS)/nodes
+demo: $(STAMPS)/nodes $(STAMPS)/system
 	$(PY) -m anon_compression_nodes.demo --out demo_out
 
 bench: $(STAMPS)/nodes

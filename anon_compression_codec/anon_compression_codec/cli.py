@@ -85,6 +85,81 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_offline(args: argparse.Namespace) -> int:
+    from .data import boxes, offline
+    from .label import label
+
+    files = offline.build(args.out)
+    labels = args.out / "labels.json"
+    if labels.is_file() and not args.relabel:
+        have = {r.file for r in boxes.read_json(labels)[0]}
+        missing = [f for f, _ in files if f not in have]
+        print(f"{len(files)} images in {args.out}; labels kept from {labels} ({len(missing)} images without labels)")
+        return 0
+    records, provenance = label(files, args.out)
+    provenance["command"] = "anon-codec data offline --out " + str(args.out)
+    boxes.write_json(labels, records, provenance)
+    heads = sum(len(r.heads) for r in records)
+    bodies = sum(len(r.bodies) for r in records)
+    print(f"{len(records)} images, {heads} heads, {bodies} bodies -> {labels}")
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from .data import boxes
+    from .label import label
+
+    files = [(str(p.relative_to(args.input)), args.split) for p in io.folder_images(args.input)]
+    records, provenance = label(files, args.input)
+    boxes.write_json(args.output, records, provenance)
+    print(f"{len(records)} images labelled -> {args.output}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import Config, train
+
+    cfg = Config.load(args.config)
+    print(f"checkpoint: {train(cfg, resume=args.resume)}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .train import export
+
+    model_id = export(args.input, args.output, half=not args.fp32)
+    print(f"{args.output}: model {model_id.hex()}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, load_eval_images
+
+    if sum(x is not None for x in (args.labels, args.images, args.video)) != 1:
+        raise CodecError("give exactly one of --labels, --images, --video")
+    images = load_eval_images(args.labels, args.images, args.video, args.max_frames)
+    results = {
+        "weights": args.weights or presets.DEFAULT_PRESET,
+        "images": len(images),
+        "results": evaluate(images, args.weights),
+    }
+    text = json.dumps(results, indent=2)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text)
+    print(text)
+    return 0
+
+
+def cmd_data_crowdhuman(args: argparse.Namespace) -> int:
+    from .data import boxes
+
+    records = boxes.read_odgt(args.odgt, args.image_dir, args.split)
+    boxes.write_json(args.out, records, {"source": str(args.odgt), "kind": "CrowdHuman ground truth (hbox, vbox)"})
+    print(f"{len(records)} images -> {args.out}")
+    return 0
+
+
 def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
         raise CodecError(f"{path}: no such file")
@@ -112,6 +187,46 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--json", action="store_true", help="print the summary as JSON")
     info = add("info", cmd_info, "print the parsed header of an .acl frame", out=False)
     info.set_defaults(weights=None)
+
+    data = sub.add_parser("data", help="build datasets")
+    data_sub = data.add_subparsers(dest="dataset", required=True)
+    off = data_sub.add_parser("offline", help="frames and stills that install offline, with pseudo labels")
+    off.add_argument("--out", type=Path, default=Path("data/offline"))
+    off.add_argument("--relabel", action="store_true", help="run the detectors even if labels.json exists")
+    off.set_defaults(func=cmd_data_offline)
+
+    ch = data_sub.add_parser("crowdhuman", help="CrowdHuman .odgt -> our JSON box file (hbox heads, vbox bodies)")
+    ch.add_argument("odgt", type=Path)
+    ch.add_argument("out", type=Path)
+    ch.add_argument("--image-dir", default="Images", help="image folder relative to the JSON file")
+    ch.add_argument("--split", default="train", choices=("train", "eval"))
+    ch.set_defaults(func=cmd_data_crowdhuman)
+
+    ev = sub.add_parser("eval", help="bpp, PSNR, face survival and person retention vs JPEG and AVIF")
+    ev.add_argument("--labels", type=Path, help="a box file: its eval split is used, with its head boxes")
+    ev.add_argument("--images", type=Path, help="a folder of images")
+    ev.add_argument("--video", type=Path, help="a video file")
+    ev.add_argument("--max-frames", type=int, default=50)
+    ev.add_argument("--weights", default=None)
+    ev.add_argument("--json", type=Path, help="also write the results here")
+    ev.set_defaults(func=cmd_eval)
+
+    lab = sub.add_parser("label", help="pseudo-label a folder of images (heads, bodies) into a JSON box file")
+    lab.add_argument("input", type=Path)
+    lab.add_argument("output", type=Path)
+    lab.add_argument("--split", default="train", choices=("train", "eval"))
+    lab.set_defaults(func=cmd_label)
+
+    tr = sub.add_parser("train", help="ROI-loss training from a YAML config")
+    tr.add_argument("--config", type=Path, required=True)
+    tr.add_argument("--resume", action="store_true", help="continue from RUN/last.ckpt")
+    tr.set_defaults(func=cmd_train)
+
+    ex = sub.add_parser("export", help="training checkpoint -> weight file (fp16)")
+    ex.add_argument("input", type=Path)
+    ex.add_argument("output", type=Path)
+    ex.add_argument("--fp32", action="store_true")
+    ex.set_defaults(func=cmd_export)
     return parser
 
 

@@ -1,0 +1,121 @@
+"""`anon-codec eval`: rate, privacy and utility of a weight file, beside JPEG and AVIF.
+
+On the same images and in the same run:
+- bpp, and PSNR outside the head boxes (heads from the label file where given, else MTCNN's faces);
+- face survival: of the faces MTCNN finds (p >= 0.9) on the original, the share it still finds
+  (IoU >= 0.5) on the decoded image. MTCNN is not one of the labelling detectors.
+- person retention: the same with the person detector;
+- the same figures for JPEG and AVIF at the nearest bpp (per image), and JPEG and AVIF at q30.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from . import baselines, detect
+from .codec import Decoder, Encoder
+from .detect import face_to_head, iou_matrix
+from .metrics import bpp
+
+MATCH_IOU = 0.5
+
+
+@dataclass
+class Tally:
+    bytes: int = 0
+    pixels: int = 0
+    faces: int = 0
+    faces_kept: int = 0
+    persons: int = 0
+    persons_kept: int = 0
+    sq_err_outside: float = 0.0
+    px_outside: int = 0
+    qualities: list[int] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        mse = self.sq_err_outside / max(self.px_outside, 1)
+        return {
+            "bpp": round(8 * self.bytes / max(self.pixels, 1), 4),
+            "psnr_outside_heads": round(float(10 * np.log10(255**2 / mse)) if mse else float("inf"), 2),
+            "face_survival": round(self.faces_kept / self.faces, 4) if self.faces else None,
+            "person_retention": round(self.persons_kept / self.persons, 4) if self.persons else None,
+            "faces": self.faces,
+            "persons": self.persons,
+            **({"qualities": self.qualities} if self.qualities else {}),
+        }
+
+
+def _kept(found_before: np.ndarray, found_after: np.ndarray) -> int:
+    if len(found_before) == 0 or len(found_after) == 0:
+        return 0
+    iou = iou_matrix(found_before, found_after)
+    kept = 0
+    used: set[int] = set()
+    for i in range(len(found_before)):
+        j = int(np.argmax(iou[i]))
+        if iou[i, j] >= MATCH_IOU and j not in used:
+            used.add(j)
+            kept += 1
+    return kept
+
+
+def evaluate(images: list[tuple[np.ndarray, np.ndarray | None]], weights: str | None, progress: bool = True) -> dict:
+    """images: (BGR image, head boxes or None). Returns {codec setting: summary}."""
+    enc, dec = Encoder(weights), Decoder(weights)
+    faces, persons = detect.mtcnn_faces(0.9), detect.yolo_persons(conf=0.25)
+    tallies: dict[str, Tally] = {}
+
+    def add(name: str, original: np.ndarray, decoded: np.ndarray, nbytes: int, refs, heads, quality: int | None = None):
+        t = tallies.setdefault(name, Tally())
+        h, w = original.shape[:2]
+        t.bytes += nbytes
+        t.pixels += h * w
+        ref_faces, ref_persons = refs
+        t.faces += len(ref_faces)
+        t.faces_kept += _kept(ref_faces, faces(decoded))
+        t.persons += len(ref_persons)
+        t.persons_kept += _kept(ref_persons, persons(decoded))
+        outside = np.ones((h, w), bool)
+        for x0, y0, x1, y1 in heads.astype(int):
+            outside[max(y0, 0) : y1, max(x0, 0) : x1] = False
+        err = (original.astype(np.float64) - decoded.astype(np.float64)) ** 2
+        t.sq_err_outside += float(err[outside].sum() / 3)
+        t.px_outside += int(outside.sum())
+        if quality is not None:
+            t.qualities.append(quality)
+
+    for image, heads in tqdm(images, desc="eval", unit="img", disable=not progress, mininterval=1.0):
+        refs = (faces(image), persons(image))
+        if heads is None:
+            heads = face_to_head(refs[0], image.shape[1], image.shape[0])
+        data = enc(image, channel_order="bgr")
+        add("ours", image, dec(data, channel_order="bgr"), len(data), refs, heads)
+        ours_bpp = bpp(len(data), *image.shape[:2])
+        for name in ("jpeg", "avif"):
+            codec = baselines.CODECS[name]
+            q, blob = baselines.at_bpp(codec, image, ours_bpp)
+            add(f"{name}@matched", image, codec.decode(blob), len(blob), refs, heads, q)
+            blob = codec.encode(image, 30)
+            add(f"{name}@q30", image, codec.decode(blob), len(blob), refs, heads)
+    return {name: t.summary() for name, t in tallies.items()}
+
+
+def load_eval_images(labels: Path | None, folder: Path | None, video: Path | None, max_frames: int = 50):
+    """(image, heads) pairs: the eval split of a label file, a folder, or frames of a video."""
+    from . import io
+    from .data.boxes import read_json
+
+    if labels is not None:
+        records, _ = read_json(labels)
+        root = labels.parent
+        return [
+            (io.read_image(root / r.file), np.asarray(r.heads, np.float32).reshape(-1, 4)) for r in records if r.split == "eval"
+        ]
+    if folder is not None:
+        return [(io.read_image(p), None) for p in io.folder_images(folder)]
+    frames, _, _ = io.video_frames(Path(video), max_frames)
+    return [(f, None) for f in frames]

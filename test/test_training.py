@@ -1,0 +1,134 @@
+"""Training, labelling, evaluation and the shipped presets, on tiny data."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import yaml
+from anon_compression_codec.data.boxes import Record, read_json, read_odgt, write_json
+from anon_compression_codec.train import Config, export, train
+
+from anon_compression_codec import Decoder, Encoder, load_weights, presets
+
+CLI = Path(sys.executable).with_name("anon-codec")
+ULTRALYTICS_ASSETS = next(Path(sys.prefix).glob("lib/python3*/site-packages/ultralytics/assets"))
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    (root / "images").mkdir()
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(2):
+        img = cv2.GaussianBlur(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), (0, 0), 3)
+        cv2.imwrite(str(root / f"images/{i}.png"), img)
+        records.append(Record(f"images/{i}.png", 64, 48, heads=[[10, 5, 30, 25]], bodies=[[5, 5, 40, 47]]))
+    write_json(root / "labels.json", records, {"made_by": "test"})
+    return root
+
+
+def _config(tiny_data: Path, out: Path, steps: int) -> Config:
+    return Config(N=8, M=0, labels=str(tiny_data / "labels.json"), crop=32, batch=2, steps=steps, lr=1e-2, threads=1,
+                  checkpoint_every=5, log_every=1, lfw_faces=False, paste_faces=1, out=str(out))  # fmt: skip
+
+
+def _log(out: Path) -> list[dict]:
+    with open(out / "log.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_training_reduces_the_loss_and_writes_a_loadable_checkpoint(tiny_data, tmp_path):
+    ckpt = train(_config(tiny_data, tmp_path / "run", 40), progress=False)
+    rows = _log(tmp_path / "run")
+    first = np.mean([float(r["mse"]) for r in rows[:5]])
+    last = np.mean([float(r["mse"]) for r in rows[-5:]])
+    assert last < 0.7 * first
+    model_id = export(ckpt, tmp_path / "w.pt")
+    loaded = load_weights(tmp_path / "w.pt")
+    assert loaded.model_id == model_id and loaded.metadata["steps"] == 40
+    img = np.random.default_rng(1).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    assert Decoder(str(tmp_path / "w.pt"))(Encoder(str(tmp_path / "w.pt"))(img)).shape == img.shape
+
+
+def test_resume_continues_the_step_count(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    train(_config(tiny_data, out, 10), progress=False)
+    train(_config(tiny_data, out, 15), resume=True, progress=False)
+    steps = [int(r["step"]) for r in _log(out)]
+    assert steps == list(range(1, 16))
+    assert torch.load(out / "last.ckpt", weights_only=False)["step"] == 15
+
+
+def test_train_cli_with_yaml_config(tiny_data, tmp_path):
+    cfg = {k: v for k, v in vars(_config(tiny_data, tmp_path / "run", 3)).items() if k != "extra"}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    res = subprocess.run([CLI, "train", "--config", tmp_path / "c.yaml"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "run" / "last.ckpt").is_file()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("N: 8\nno_such_key: 1\n")
+    res = subprocess.run([CLI, "train", "--config", bad], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and "no_such_key" in res.stderr
+
+
+def test_odgt_reader_honours_tags_and_ignore_flags(tmp_path):
+    lines = [
+        {"ID": "a", "gtboxes": [
+            {"tag": "person", "hbox": [1, 2, 3, 4], "vbox": [0, 0, 10, 20], "head_attr": {"ignore": 0}, "extra": {}},
+            {"tag": "person", "hbox": [5, 5, 2, 2], "vbox": [4, 4, 5, 5], "head_attr": {"unsure": 1}},
+            {"tag": "person", "hbox": [9, 9, 1, 1], "vbox": [9, 9, 1, 1], "extra": {"ignore": 1}},
+            {"tag": "mask", "hbox": [0, 0, 1, 1], "vbox": [0, 0, 1, 1]},
+        ]},
+    ]  # fmt: skip
+    path = tmp_path / "ann.odgt"
+    path.write_text("\n".join(json.dumps(x) for x in lines))
+    (rec,) = read_odgt(path)
+    assert rec.file == "Images/a.jpg"
+    assert rec.heads == [[1, 2, 4, 6]]
+    assert rec.bodies == [[0, 0, 10, 20], [4, 4, 9, 9]]
+
+
+def test_label_command_finds_people_and_faces(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    img = cv2.imread(str(ULTRALYTICS_ASSETS / "zidane.jpg"))
+    cv2.imwrite(str(folder / "zidane.jpg"), cv2.resize(img, (640, 360)))
+    res = subprocess.run([CLI, "label", folder, tmp_path / "labels.json"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    records, provenance = read_json(tmp_path / "labels.json")
+    assert len(records[0].bodies) >= 2 and len(records[0].heads) >= 2
+    assert "centerface" in json.dumps(provenance) and "haar" in json.dumps(provenance)
+
+
+def test_eval_command_reports_every_codec(tmp_path, weights):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "bus.jpg"), cv2.resize(cv2.imread(str(ULTRALYTICS_ASSETS / "bus.jpg")), (270, 360)))
+    res = subprocess.run([CLI, "eval", "--images", folder, "--weights", weights, "--json", tmp_path / "r.json"],
+                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    results = json.loads((tmp_path / "r.json").read_text())["results"]
+    assert set(results) == {"ours", "jpeg@matched", "avif@matched", "jpeg@q30", "avif@q30"}
+    for summary in results.values():
+        assert summary["bpp"] > 0 and summary["persons"] >= 1
+        assert 0 <= summary["person_retention"] <= 1
+
+
+def test_shipped_presets_load_and_roundtrip():
+    assert {"balanced", "privacy"} <= set(presets.available())
+    img = np.random.default_rng(2).integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    for name in presets.available():
+        w = load_weights(presets.resolve(name))
+        assert w.stored_dtype == "float16" and w.metadata["steps"] > 0
+        assert (presets.PRESET_DIR / f"{name}.md").is_file(), f"{name} has no model card"
+        assert Decoder(name)(Encoder(name)(img)).shape == img.shape
+    assert Encoder().model_id == Encoder(presets.DEFAULT_PRESET).model_id
