@@ -16,7 +16,7 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 .PHONY: setup test demo data lint bench lock clean
 setup: $(STAMPS)/nodes
 
-$(STAMPS)/deps: requirements.txt requirements-nodeps.txt constraints.txt
+$(STAMPS)/deps: requirements.txt requirements-python.txt requirements-nodeps.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c constraints.txt -r requirements.txt
 	$(PIP) install -q --no-deps -r requirements-nodeps.txt

@@ -131,3 +131,12 @@ def test_robot_launch_runs_the_pipeline(tmp_path, weights):
         rclpy.shutdown()
         service.shutdown()
         thread.join(30)
+
+
+def test_readme_names_the_graph():
+    """The README's architecture sketch shows every topic of graph.py."""
+    readme = (REPO / "README.md").read_text()
+    for topic in (graph.RAW, graph.COMPRESSED, graph.DECODED, graph.DETECTIONS, graph.ANNOTATED):
+        assert topic in readme, f"README does not show topic {topic}"
+    for spec in graph.PIPELINE:
+        assert f"**{spec.name}**" in readme, f"README does not describe node {spec.name}"

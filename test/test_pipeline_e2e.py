@@ -11,7 +11,7 @@ import yaml
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
-from ros_helpers import REPO, spin_until, start, stop
+from ros_helpers import REPO, spin_until, start_all, stop
 from sensor_msgs.msg import Image
 
 from anon_compression_msgs.msg import CompressedLatent, Detections
@@ -37,7 +37,7 @@ def pipeline(tmp_path_factory, weights):
     }
     overrides_file = tmp / "overrides.yaml"
     overrides_file.write_text(yaml.safe_dump(overrides))
-    procs = [start(spec, overrides_file, tmp) for spec in graph.PIPELINE]
+    procs = start_all(graph.PIPELINE, overrides_file, tmp)
 
     rclpy.init()
     node = rclpy.create_node("e2e_probe")

@@ -31,14 +31,18 @@ def _device(name: str) -> torch.device:
 
 
 class _CodecBase:
-    def __init__(self, weights: str | Path | None = None, *, device: str = "cpu", threads: int | None = None) -> None:
+    def __init__(
+        self, weights: str | Path | None = None, *, device: str = "cpu", threads: int | None = None, channels_last: bool = True
+    ) -> None:
         if threads is not None:
             if threads < 1:
                 raise InputError(f"threads must be >= 1, found {threads}")
             torch.set_num_threads(threads)
         self.device = _device(device)
         self.weights: LoadedWeights = load_weights(presets.resolve(weights))
-        self.model = self.weights.model.to(self.device)
+        # channels_last: oneDNN's fast layout for these convolutions (measured 1.3-2x on 2 CPU cores).
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = self.weights.model.to(self.device, memory_format=self.memory_format)
         self.tables = EntropyTables(self.weights.model)
 
     @property
@@ -75,7 +79,7 @@ class Encoder(_CodecBase):
     def _encode_tensor(self, x: torch.Tensor, channels: int) -> bytes:
         h, w = x.shape[2:]
         s = self.stride
-        x = F.pad(x, (0, (-w) % s, 0, (-h) % s), mode="replicate")
+        x = F.pad(x, (0, (-w) % s, 0, (-h) % s), mode="replicate").contiguous(memory_format=self.memory_format)
         y = self.model.g_a(x)[0].float().cpu().numpy()
         payload = self.tables.encode(self.tables.quantize(y))
         header = bitstream.Header(self.model_id, channels, h, w, *y.shape, len(payload))
@@ -109,7 +113,7 @@ class Decoder(_CodecBase):
         header, payload = self.check(data)
         lh, lw = header.latent_height, header.latent_width
         idx = self.tables.decode(payload, lh * lw)
-        y_hat = torch.from_numpy(self.tables.dequantize(idx, lh, lw))[None].to(self.device)
+        y_hat = torch.from_numpy(self.tables.dequantize(idx, lh, lw))[None].to(self.device, memory_format=self.memory_format)
         x_hat = self.model.g_s(y_hat)[0, :, : header.height, : header.width]
         img = x_hat.clamp_(0, 1).mul_(255).round_().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
         if header.channels == 1:

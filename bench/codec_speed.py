@@ -1,0 +1,89 @@
+"""Codec micro-benchmark: median encode and decode ms per frame (analysis/synthesis transform plus
+entropy coding, full decode to uint8) at 640x480 and 1280x720, per model size and execution
+variant, beside JPEG and AVIF measured in the same run. Prints a markdown table.
+
+    .venv/bin/python bench/codec_speed.py [--threads 2] [--repeats 15] [--variants eager,channels_last]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from anon_compression_codec import AnonAutoencoder, Decoder, Encoder, baselines, presets, save_weights
+
+SIZES = {"640x480": (480, 640), "1280x720": (720, 1280)}
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up (allocations, oneDNN kernel selection)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def test_image(h: int, w: int) -> np.ndarray:
+    """A natural-looking frame: the bus photo that ships with ultralytics, resized."""
+    import cv2
+
+    path = next(Path(torch.__file__).parents[1].glob("ultralytics/assets/bus.jpg"))
+    return cv2.resize(cv2.imread(str(path)), (w, h), interpolation=cv2.INTER_AREA)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--variants", default="eager,channels_last")
+    parser.add_argument("--models", default="preset,64-2,128-2", help="'preset' = the default preset; N-M = random init")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    tmp = Path(tempfile.mkdtemp())
+    weights = {}
+    for spec in args.models.split(","):
+        if spec == "preset":
+            path = presets.resolve(None)
+            n, m = (lambda w: (w.N, w.M))(Encoder(str(path)).model)
+            weights[f"{presets.DEFAULT_PRESET} ({n}-{m})"] = str(path)
+        else:
+            n, m = map(int, spec.split("-"))
+            torch.manual_seed(0)
+            path = tmp / f"{spec}.pt"
+            save_weights(AnonAutoencoder(n, m), path)
+            weights[f"random {spec}"] = str(path)
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+    )
+    print("| codec | variant | size | encode ms | decode ms | bytes |")
+    print("|---|---|---|---|---|---|")
+    for size_name, (h, w) in SIZES.items():
+        image = test_image(h, w)
+        for name, path in weights.items():
+            for variant in args.variants.split(","):
+                cl = variant == "channels_last"
+                enc, dec = Encoder(path, channels_last=cl), Decoder(path, channels_last=cl)
+                data = enc(image, channel_order="bgr")
+                e = median_ms(lambda enc=enc: enc(image, channel_order="bgr"), args.repeats)
+                d = median_ms(lambda dec=dec, data=data: dec(data, channel_order="bgr"), args.repeats)
+                print(f"| {name} | {variant} | {size_name} | {e:.1f} | {d:.1f} | {len(data)} |")
+        for cname, q in (("jpeg", 95), ("jpeg", 30), ("avif", 30)):
+            codec = baselines.CODECS[cname]
+            data = codec.encode(image, q)
+            e = median_ms(lambda codec=codec, q=q: codec.encode(image, q), args.repeats)
+            d = median_ms(lambda codec=codec, data=data: codec.decode(data), args.repeats)
+            print(f"| {cname} q{q} | - | {size_name} | {e:.1f} | {d:.1f} | {len(data)} |")
+
+
+if __name__ == "__main__":
+    main()
