@@ -8,6 +8,7 @@ variant, beside JPEG and AVIF measured in the same run. Prints a markdown table.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import tempfile
@@ -62,9 +63,8 @@ def main() -> None:
             save_weights(AnonAutoencoder(n, m), path)
             weights[f"random {spec}"] = str(path)
 
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
-    )
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     print("| codec | variant | size | encode ms | decode ms | bytes |")
     print("|---|---|---|---|---|---|")
     for size_name, (h, w) in SIZES.items():
@@ -74,13 +74,13 @@ def main() -> None:
                 cl = variant == "channels_last"
                 enc, dec = Encoder(path, channels_last=cl), Decoder(path, channels_last=cl)
                 data = enc(image, channel_order="bgr")
-                e = median_ms(lambda enc=enc: enc(image, channel_order="bgr"), args.repeats)
+                e = median_ms(lambda enc=enc, image=image: enc(image, channel_order="bgr"), args.repeats)
                 d = median_ms(lambda dec=dec, data=data: dec(data, channel_order="bgr"), args.repeats)
                 print(f"| {name} | {variant} | {size_name} | {e:.1f} | {d:.1f} | {len(data)} |")
         for cname, q in (("jpeg", 95), ("jpeg", 30), ("avif", 30)):
             codec = baselines.CODECS[cname]
             data = codec.encode(image, q)
-            e = median_ms(lambda codec=codec, q=q: codec.encode(image, q), args.repeats)
+            e = median_ms(lambda codec=codec, q=q, image=image: codec.encode(image, q), args.repeats)
             d = median_ms(lambda codec=codec, data=data: codec.decode(data), args.repeats)
             print(f"| {cname} q{q} | - | {size_name} | {e:.1f} | {d:.1f} | {len(data)} |")
 
