@@ -14,10 +14,10 @@ from pathlib import Path
 
 import rclpy
 import yaml
-from anon_compression_nodes.demo import DEFAULT_VIDEO
 from sensor_msgs.msg import Image
 
 from anon_compression_nodes import graph, local_run
+from anon_compression_nodes.demo import DEFAULT_VIDEO
 
 
 def measure(rate: float, seconds: float, weights: str, video: str) -> dict:

@@ -1,10 +1,10 @@
 """Robot side: capture + encoder. Only CompressedLatent leaves this side (no raw-image topic is
 meant to cross the network; keep ROS_AUTOMATIC_DISCOVERY_RANGE or a DDS partition to enforce it)."""
 
-from anon_compression_nodes.launch_nodes import nodes
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 
 from anon_compression_nodes import graph
+from anon_compression_nodes.launch_nodes import nodes
 from launch import LaunchDescription
 
 ARGS = {

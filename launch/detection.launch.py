@@ -1,6 +1,5 @@
 """Base-station side: decoder + detector, and optionally rviz showing decoded and annotated images."""
 
-from anon_compression_nodes.launch_nodes import nodes
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
@@ -8,6 +7,7 @@ from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 from anon_compression_nodes import graph
+from anon_compression_nodes.launch_nodes import nodes
 from launch import LaunchDescription
 
 ARGS = {

@@ -22,6 +22,18 @@ def weights(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def content_weights(tmp_path_factory) -> str:
+    """Random weights whose latents vary by several quantization steps (a fresh random model's
+    latents all round to the same symbol, so its bitstream would carry no image content)."""
+    model = make_model()
+    with torch.no_grad():
+        model.g_a[-1].weight.mul_(200)
+    path = tmp_path_factory.mktemp("weights") / "content.pt"
+    save_weights(model, path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
 def other_weights(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("weights") / "other.pt"
     save_weights(make_model(seed=1), path)

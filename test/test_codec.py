@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from anon_compression_codec.model import compute_model_id
 from conftest import make_model
 
 from anon_compression_codec import (
@@ -20,6 +19,7 @@ from anon_compression_codec import (
     load_weights,
     peek_header,
 )
+from anon_compression_codec.model import compute_model_id
 
 
 @pytest.mark.parametrize("shape", [(45, 67, 3), (1, 1, 3), (16, 16, 3), (33, 8, 3)])

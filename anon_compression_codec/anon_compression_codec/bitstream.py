@@ -13,8 +13,11 @@
     22     2    latent height
     24     2    latent width
     26     4    payload length in bytes (a multiple of 4)
-    30     n    payload: ANS-coded latent, little-endian 32-bit words
-    30+n   4    CRC-32 of bytes 0 .. 30+n-1
+    30     g    guard section, only when flag bit 0 is set (g = 0 otherwise):
+                  1 guard version (1), 4 settings id (CRC-32 of the detection settings),
+                  2 box count k (<= MAX_GUARD_BOXES), k x 8 pixel boxes (x0, y0, x1, y1; u16 each)
+    30+g   n    payload: ANS-coded latent, little-endian 32-bit words
+    30+g+n 4    CRC-32 of everything before it
 
 Everything is validated by `parse` before any decoding or allocation that depends on the fields.
 """
@@ -35,6 +38,10 @@ KNOWN_FLAGS = FLAG_GUARD
 MAX_SIDE = 8192
 _HEADER = struct.Struct(">4sBB8sBBHHHHHI")
 HEADER_SIZE = _HEADER.size
+_GUARD = struct.Struct(">BIH")
+_BOX = struct.Struct(">HHHH")
+GUARD_VERSION = 1
+MAX_GUARD_BOXES = 4096
 CRC_SIZE = 4
 # No latent coded with our tables costs more than this many bytes per symbol; larger lengths are lies.
 _MAX_BYTES_PER_SYMBOL = 4
@@ -52,6 +59,8 @@ class Header:
     payload_length: int
     flags: int = 0
     version: int = VERSION
+    guard_settings: int = 0
+    guard_boxes: tuple[tuple[int, int, int, int], ...] = ()
 
     @property
     def guard_applied(self) -> bool:
@@ -69,6 +78,17 @@ class Header:
             "width": self.width,
             "latent_shape": [self.latent_channels, self.latent_height, self.latent_width],
             "payload_length": self.payload_length,
+            **(
+                {
+                    "guard": {
+                        "version": GUARD_VERSION,
+                        "settings_id": f"{self.guard_settings:08x}",
+                        "boxes": [list(b) for b in self.guard_boxes],
+                    }
+                }
+                if self.guard_applied
+                else {}
+            ),  # fmt: skip
         }
 
 
@@ -81,7 +101,13 @@ def pack(header: Header, payload: bytes) -> bytes:
         header.height, header.width, header.latent_channels, header.latent_height,
         header.latent_width, header.payload_length,
     )  # fmt: skip
-    body = head + payload
+    guard = b""
+    if header.guard_applied:
+        guard = _GUARD.pack(GUARD_VERSION, header.guard_settings, len(header.guard_boxes))
+        guard += b"".join(_BOX.pack(*box) for box in header.guard_boxes)
+    elif header.guard_boxes:
+        raise ValueError("guard boxes given without the guard flag")
+    body = head + guard + payload
     return body + struct.pack(">I", zlib.crc32(body))
 
 
@@ -96,11 +122,19 @@ def parse(data: bytes | bytearray | memoryview) -> tuple[Header, bytes]:
         raise CorruptPayloadError(f"not an anon_compression frame: magic {magic!r}, expected {MAGIC!r}")
     if version != VERSION:
         raise UnsupportedVersionError(f"bitstream version {version}; this decoder reads version {VERSION}")
-    expected = HEADER_SIZE + plen + CRC_SIZE
+    guard_len, settings, boxes = 0, 0, ()
+    if flags & FLAG_GUARD:
+        if len(data) < HEADER_SIZE + _GUARD.size:
+            raise CorruptPayloadError("guard flag set but the frame ends before the guard section")
+        guard_version, settings, count = _GUARD.unpack_from(data, HEADER_SIZE)
+        if guard_version != GUARD_VERSION or count > MAX_GUARD_BOXES:
+            raise CorruptPayloadError(f"guard section version {guard_version} with {count} boxes is not valid")
+        guard_len = _GUARD.size + count * _BOX.size
+    expected = HEADER_SIZE + guard_len + plen + CRC_SIZE
     if len(data) != expected:
         raise CorruptPayloadError(f"frame is {len(data)} bytes, its header announces {expected}")
-    (crc,) = struct.unpack_from(">I", data, HEADER_SIZE + plen)
-    if crc != zlib.crc32(data[: HEADER_SIZE + plen]):
+    (crc,) = struct.unpack_from(">I", data, expected - CRC_SIZE)
+    if crc != zlib.crc32(data[: expected - CRC_SIZE]):
         raise CorruptPayloadError("checksum mismatch: the frame was damaged")
     if flags & ~KNOWN_FLAGS or reserved:
         raise CorruptPayloadError(f"unknown flags 0x{flags:02x} / reserved byte {reserved}")
@@ -112,8 +146,15 @@ def parse(data: bytes | bytearray | memoryview) -> tuple[Header, bytes]:
         raise CorruptPayloadError(f"latent shape {lc}x{lh}x{lw} does not fit a {width}x{height} image")
     if plen % 4 or plen > _MAX_BYTES_PER_SYMBOL * lc * lh * lw + 8:
         raise CorruptPayloadError(f"payload length {plen} impossible for latent {lc}x{lh}x{lw}")
-    header = Header(model_id, channels, height, width, lc, lh, lw, plen, flags, version)
-    return header, data[HEADER_SIZE : HEADER_SIZE + plen]
+    if guard_len:
+        count = (guard_len - _GUARD.size) // _BOX.size
+        boxes = tuple(_BOX.unpack_from(data, HEADER_SIZE + _GUARD.size + i * _BOX.size) for i in range(count))
+        for x0, y0, x1, y1 in boxes:
+            if not (x0 < x1 <= width and y0 < y1 <= height):
+                raise CorruptPayloadError(f"guard box {(x0, y0, x1, y1)} is not inside the {width}x{height} image")
+    header = Header(model_id, channels, height, width, lc, lh, lw, plen, flags, version, settings, boxes)
+    start = HEADER_SIZE + guard_len
+    return header, data[start : start + plen]
 
 
 def peek_header(data: bytes | bytearray | memoryview) -> Header:

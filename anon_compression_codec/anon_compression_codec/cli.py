@@ -30,7 +30,8 @@ def _progress(items: Iterable, total: int | None, desc: str) -> Iterable:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    data = Encoder(args.weights, threads=args.threads)(io.read_image(args.input), channel_order="bgr")
+    enc = Encoder(args.weights, threads=args.threads, guard=not args.no_guard)
+    data = enc(io.read_image(args.input), channel_order="bgr")
     args.output.write_bytes(data)
     print(f"{args.output}: {len(data)} bytes")
     return 0
@@ -43,6 +44,47 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_blur(args: argparse.Namespace) -> int:
+    from .anonymize import blur
+    from .baselines import CODECS
+    from .stage import DetectionStage, StageConfig
+
+    stage = DetectionStage(StageConfig.from_yaml(args.detection_config) if args.detection_config else StageConfig())
+    codec = CODECS[args.codec]
+    kind = io.kind_of(args.input)
+    found = 0
+
+    def anonymize(frame: np.ndarray) -> bytes:
+        nonlocal found
+        boxes = stage(frame)
+        found += len(boxes)
+        return codec.encode(blur(frame, boxes), args.quality)
+
+    suffix = {"jpeg": ".jpg", "webp": ".webp", "avif": ".avif"}[args.codec]
+    if kind == "image":
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_bytes(anonymize(io.read_image(args.input)))
+        frames = 1
+    elif kind == "folder":
+        files = io.folder_images(args.input)
+        args.output.mkdir(parents=True, exist_ok=True)
+        for path in _progress(files, len(files), "blur"):
+            (args.output / (path.stem + suffix)).write_bytes(anonymize(io.read_image(path)))
+        frames = len(files)
+    else:
+        source, fps, count = io.video_frames(args.input, args.max_frames)
+        writer = io.VideoWriter(args.output, fps)
+        frames = 0
+        try:
+            for frame in _progress(source, count, "blur"):
+                writer.write(codec.decode(anonymize(frame)))
+                frames += 1
+        finally:
+            writer.close()
+    print(f"{frames} frame(s), {found} region(s) anonymized -> {args.output}")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     header = bitstream.peek_header(_read_bytes(args.input))
     print(json.dumps(header.as_dict(), indent=2))
@@ -50,7 +92,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_roundtrip(args: argparse.Namespace) -> int:
-    enc = Encoder(args.weights, threads=args.threads)
+    enc = Encoder(args.weights, threads=args.threads, guard=not args.no_guard)
     dec = Decoder(args.weights, threads=args.threads)
     kind = io.kind_of(args.input)
     stats: dict[str, list[float]] = {"bytes": [], "bpp": [], "psnr": [], "encode_ms": [], "decode_ms": []}
@@ -180,13 +222,24 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    add("encode", cmd_encode, "image -> .acl frame")
+    enc = add("encode", cmd_encode, "image -> .acl frame")
+    enc.add_argument("--no-guard", action="store_true", help="do not suppress detected faces (learned anonymization only)")
     add("decode", cmd_decode, ".acl frame -> image")
     rt = add("roundtrip", cmd_roundtrip, "image, folder or video -> decoded copy, with rate/quality/speed figures")
     rt.add_argument("--max-frames", type=int, default=None, help="stop a video after this many frames")
+    rt.add_argument("--no-guard", action="store_true", help="do not suppress detected faces (learned anonymization only)")
     rt.add_argument("--json", action="store_true", help="print the summary as JSON")
     info = add("info", cmd_info, "print the parsed header of an .acl frame", out=False)
     info.set_defaults(weights=None)
+
+    bl = sub.add_parser("blur", help="detect-and-blur (mosaic) an image, folder or video, then a classical codec")
+    bl.add_argument("input", type=Path)
+    bl.add_argument("output", type=Path)
+    bl.add_argument("--codec", default="jpeg", choices=("jpeg", "webp", "avif"))
+    bl.add_argument("--quality", type=int, default=60)
+    bl.add_argument("--detection-config", type=Path, help="YAML of the detection stage (detectors, TTA, merging)")
+    bl.add_argument("--max-frames", type=int, default=None)
+    bl.set_defaults(func=cmd_blur)
 
     data = sub.add_parser("data", help="build datasets")
     data_sub = data.add_subparsers(dest="dataset", required=True)
@@ -209,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-frames", type=int, default=50)
     ev.add_argument("--weights", default=None)
     ev.add_argument("--json", type=Path, help="also write the results here")
+    ev.add_argument("--no-guard", action="store_true", help="skip the rows with the privacy guard and the blur baseline")
     ev.set_defaults(func=cmd_eval)
 
     lab = sub.add_parser("label", help="pseudo-label a folder of images (heads, bodies) into a JSON box file")

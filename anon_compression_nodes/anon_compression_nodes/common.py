@@ -73,6 +73,7 @@ class Stats:
         self._node = node
         self._pub = node.create_publisher(DiagnosticArray, graph.DIAGNOSTICS, 10)
         self.counters: dict[str, int] = {}
+        self.gauges: dict[str, float] = {}
         self._frames = 0
         self._proc_s = 0.0
         self._bytes = 0
@@ -88,6 +89,10 @@ class Stats:
         self._bytes += nbytes
         self.count("frames")
 
+    def gauge(self, key: str, value: float) -> None:
+        """A per-frame figure reported as its last value (e.g. regions the guard suppressed)."""
+        self.gauges[key] = value
+
     def count(self, key: str) -> int:
         self.counters[key] = self.counters.get(key, 0) + 1
         return self.counters[key]
@@ -102,7 +107,10 @@ class Stats:
             "bytes_per_frame": self._bytes / n if n else 0.0,
         }
         self._frames, self._proc_s, self._bytes, self._window_start = 0, 0.0, 0, now
-        values = {**{k: f"{v:.3f}" for k, v in self.last.items()}, **{k: str(v) for k, v in self.counters.items()}}
+        values = {
+            **{k: f"{v:.3f}" for k, v in {**self.last, **self.gauges}.items()},
+            **{k: str(v) for k, v in self.counters.items()},
+        }
         status = DiagnosticStatus(
             level=self.level,
             name=f"{self._node.get_fully_qualified_name()}",

@@ -14,6 +14,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 
 from anon_compression_codec import CodecError, Encoder
+from anon_compression_codec.stage import StageConfig
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import common, image_conversion
@@ -33,6 +34,8 @@ class EncoderNode(Node):
                              float_range=(0.0, 120.0))  # fmt: skip
         self.max_side = d(self, "max_side", 0, "Resize so the longest side is at most this; 0 = keep the size.",
                           int_range=(0, 8192))  # fmt: skip
+        self.guard = d(self, "guard", True, "Privacy guard: suppress detected faces in the latent before entropy coding.")
+        guard_config = d(self, "guard_config", "", "YAML of the guard's detection stage; empty = defaults.", read_only=True)
         input_qos = common.declare_input_qos(self)
         out_rel = d(self, "output_reliability", "reliable", "Reliability of the output.", read_only=True,
                     choices=tuple(common.RELIABILITY))  # fmt: skip
@@ -42,6 +45,7 @@ class EncoderNode(Node):
         torch.set_num_threads(self.threads)
         self.codec: Encoder | None = None
         try:
+            self.stage_config = StageConfig.from_yaml(guard_config) if guard_config else StageConfig()
             self.codec = self._load(self.weights, self.device)
         except CodecError as exc:
             self._fail(f"weights could not be loaded, publishing nothing: {exc}")
@@ -51,7 +55,7 @@ class EncoderNode(Node):
         self.sub = self.create_subscription(Image, "image", self._on_image, input_qos)
 
     def _load(self, weights: str, device: str) -> Encoder:
-        codec = Encoder(weights or None, device=device)
+        codec = Encoder(weights or None, device=device, guard=self.stage_config if self.guard else False)
         self.get_logger().info(f"encoder ready: weights {codec.weights.path} (model {codec.model_id.hex()}) on {device}")
         self.stats.status_message, self.stats.level = "ok", 0
         return codec
@@ -68,9 +72,12 @@ class EncoderNode(Node):
             except CodecError as exc:
                 return common.refuse(f"keeping the current weights: {exc}")
             self.codec = codec
+        if "guard" in new and self.codec is not None:
+            self.codec.set_guard(self.stage_config if new["guard"] else False)
+            self.get_logger().warning(f"privacy guard {'on' if new['guard'] else 'OFF'}")
         if "threads" in new:
             torch.set_num_threads(new["threads"])
-        for name in ("weights", "device", "threads", "max_rate_hz", "max_side"):
+        for name in ("weights", "device", "threads", "max_rate_hz", "max_side", "guard"):
             if name in new:
                 setattr(self, name, new[name])
         return common.ACCEPT
@@ -108,6 +115,7 @@ class EncoderNode(Node):
         self._last_encode = now
         self.pub.publish(to_message(data, msg.encoding, msg.header))
         self.stats.frame(time.perf_counter() - t0, len(data))
+        self.stats.gauge("guarded_regions", len(self.codec.last_boxes))
 
 
 def main(args: list[str] | None = None) -> None:

@@ -1,0 +1,171 @@
+"""One detection stage shared by the privacy guard, the blur anonymizer, the CLI, the encoder node
+and the benchmarks: detectors, test-time augmentation, merging, margins (after BlurScene).
+
+TTA: the image as is, optionally its horizontal mirror, optionally cut into n x n overlapping tiles
+(each enlarged by `tile_overlap`), every box mapped back to image coordinates. Boxes below
+`pre_threshold` are dropped, the rest merged by Weighted Box Fusion (score-weighted average of a
+cluster), NMS (keep the best) or NMM (non-maximum merging: the enveloping box) at `merge_iou`, then
+`post_threshold` applies and each box grows by `margin` on every side.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from . import detect
+from .errors import InputError
+
+MERGES = ("wbf", "nms", "nmm")
+AREAS = ("int", "float")
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    detectors: tuple[str, ...] = ("centerface",)
+    mirror: bool = False
+    tiles: int = 1
+    tile_overlap: float = 0.2
+    pre_threshold: float = 0.5
+    post_threshold: float = 0.5
+    merge: str = "wbf"
+    merge_iou: float = 0.5
+    area: str = "float"
+    margin: float = 0.15
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.detectors) - set(detect.BACKENDS)
+        if not self.detectors or unknown:
+            raise InputError(f"detectors must be among {sorted(detect.BACKENDS)}, found {list(self.detectors)}")
+        if self.merge not in MERGES or self.area not in AREAS:
+            raise InputError(f"merge must be one of {MERGES} and area one of {AREAS}")
+        if not (1 <= self.tiles <= 8 and 0 <= self.tile_overlap < 1 and 0 <= self.merge_iou <= 1 and self.margin >= 0):
+            raise InputError("tiles 1..8, tile_overlap in [0, 1), merge_iou in [0, 1], margin >= 0")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> StageConfig:
+        try:
+            raw = yaml.safe_load(Path(path).read_text()) or {}
+            raw["detectors"] = tuple(raw.get("detectors", cls.detectors))
+            return cls(**raw)
+        except (OSError, yaml.YAMLError, TypeError) as exc:
+            raise InputError(f"{path}: not a detection config ({exc})") from None
+
+    def settings_id(self) -> int:
+        """CRC-32 of the settings, written into guarded bitstreams."""
+        settings = {k: v for k, v in asdict(self).items() if k != "extra"}
+        return zlib.crc32(repr(sorted(settings.items())).encode())
+
+
+def iou(a: np.ndarray, b: np.ndarray, area: str = "float") -> np.ndarray:
+    """IoU matrix; `int` counts pixels inclusively ((x1-x0+1)*(y1-y0+1)), `float` uses (x1-x0)*(y1-y0)."""
+    if area == "float":
+        return detect.iou_matrix(a, b)
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), np.float32)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0 + 1, 0, None) * np.clip(y1 - y0 + 1, 0, None)
+    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
+    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def merge(boxes: np.ndarray, method: str = "wbf", iou_threshold: float = 0.5, area: str = "float") -> np.ndarray:
+    """Merge (N, 5) boxes [x0, y0, x1, y1, score]. Clusters form greedily around the best remaining box."""
+    if len(boxes) == 0:
+        return boxes.reshape(0, 5).astype(np.float32)
+    order = boxes[np.argsort(-boxes[:, 4], kind="stable")]
+    used = np.zeros(len(order), bool)
+    out = []
+    overlaps = iou(order, order, area)
+    for i in range(len(order)):
+        if used[i]:
+            continue
+        members = np.where(~used & (overlaps[i] >= iou_threshold))[0]
+        members = np.union1d(members, [i])
+        used[members] = True
+        cluster = order[members]
+        if method == "nms":
+            out.append(order[i])
+        elif method == "nmm":
+            out.append([*cluster[:, 0:2].min(0), *cluster[:, 2:4].max(0), cluster[:, 4].max()])
+        else:  # wbf
+            w = cluster[:, 4:5]
+            out.append([*(cluster[:, :4] * w).sum(0) / w.sum(), cluster[:, 4].mean()])
+    return np.asarray(out, np.float32).reshape(-1, 5)
+
+
+def tiles(width: int, height: int, n: int, overlap: float) -> list[tuple[int, int, int, int]]:
+    """n x n regions covering the image, each enlarged by `overlap` of its size (clipped)."""
+    out = []
+    for r in range(n):
+        for c in range(n):
+            x0, x1 = width * c / n, width * (c + 1) / n
+            y0, y1 = height * r / n, height * (r + 1) / n
+            dx, dy = (x1 - x0) * overlap / 2, (y1 - y0) * overlap / 2
+            out.append(
+                (
+                    max(0, int(x0 - dx)),
+                    max(0, int(y0 - dy)),
+                    min(width, int(np.ceil(x1 + dx))),
+                    min(height, int(np.ceil(y1 + dy))),
+                )
+            )
+    return out
+
+
+def mirror_back(boxes: np.ndarray, width: int) -> np.ndarray:
+    out = boxes.copy()
+    out[:, 0], out[:, 2] = width - boxes[:, 2], width - boxes[:, 0]
+    return out
+
+
+def enlarge(boxes: np.ndarray, margin: float, width: int, height: int) -> np.ndarray:
+    out = boxes.copy()
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    out[:, 0] = np.clip(boxes[:, 0] - margin * w, 0, width)
+    out[:, 1] = np.clip(boxes[:, 1] - margin * h, 0, height)
+    out[:, 2] = np.clip(boxes[:, 2] + margin * w, 0, width)
+    out[:, 3] = np.clip(boxes[:, 3] + margin * h, 0, height)
+    return out
+
+
+class DetectionStage:
+    """`DetectionStage(config)(image_bgr) -> (N, 5)` merged, thresholded, enlarged boxes."""
+
+    def __init__(self, config: StageConfig | None = None) -> None:
+        self.config = config or StageConfig()
+        self.detectors = [detect.BACKENDS[name]() for name in self.config.detectors]
+
+    def raw(self, image: np.ndarray) -> np.ndarray:
+        """Every detector on every TTA view, mapped back to image coordinates, before merging."""
+        cfg = self.config
+        h, w = image.shape[:2]
+        found = []
+        views = [(image, False)] + ([(np.ascontiguousarray(image[:, ::-1]), True)] if cfg.mirror else [])
+        for view, mirrored in views:
+            regions = [(0, 0, w, h)] + (tiles(w, h, cfg.tiles, cfg.tile_overlap) if cfg.tiles > 1 else [])
+            for x0, y0, x1, y1 in regions:
+                crop = view[y0:y1, x0:x1]
+                for det in self.detectors:
+                    boxes = det(crop).copy()
+                    boxes[:, [0, 2]] += x0
+                    boxes[:, [1, 3]] += y0
+                    found.append(mirror_back(boxes, w) if mirrored else boxes)
+        return np.concatenate(found).astype(np.float32) if found else detect.EMPTY
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        cfg = self.config
+        boxes = self.raw(image)
+        boxes = boxes[boxes[:, 4] >= cfg.pre_threshold]
+        boxes = merge(boxes, cfg.merge, cfg.merge_iou, cfg.area)
+        boxes = boxes[boxes[:, 4] >= cfg.post_threshold]
+        return enlarge(boxes, cfg.margin, image.shape[1], image.shape[0])

@@ -1,0 +1,150 @@
+"""Detection stage (merging, TTA), the latent privacy guard, and the detect-and-blur CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from anon_compression_codec import CorruptPayloadError, Decoder, Encoder, bitstream
+from anon_compression_codec.stage import DetectionStage, StageConfig, iou, merge, tiles
+
+CLI = Path(sys.executable).with_name("anon-codec")
+ASSETS = next(Path(sys.prefix).glob("lib/python3*/site-packages/ultralytics/assets"))
+
+A = [0, 0, 10, 10, 0.9]
+B = [2, 0, 12, 10, 0.6]  # overlaps A (float IoU 8*10 / (200-80) = 0.667)
+FAR = [50, 50, 60, 60, 0.8]
+
+
+def test_nms_keeps_the_best_box():
+    out = merge(np.array([B, A, FAR], np.float32), "nms", 0.5)
+    np.testing.assert_allclose(out[np.argsort(out[:, 0])], [A, FAR], rtol=1e-6)
+
+
+def test_nmm_envelops_the_cluster():
+    out = merge(np.array([A, B], np.float32), "nmm", 0.5)
+    np.testing.assert_allclose(out, [[0, 0, 12, 10, 0.9]])
+
+
+def test_wbf_averages_by_score():
+    out = merge(np.array([A, B], np.float32), "wbf", 0.5)
+    x0 = (0 * 0.9 + 2 * 0.6) / 1.5
+    x1 = (10 * 0.9 + 12 * 0.6) / 1.5
+    np.testing.assert_allclose(out, [[x0, 0, x1, 10, 0.75]], rtol=1e-5)
+
+
+def test_int_and_float_area_define_iou_differently():
+    a, b = np.array([[0, 0, 9, 9]], float), np.array([[5, 0, 14, 9]], float)
+    assert iou(a, b, "float")[0, 0] == pytest.approx((4 * 9) / (81 + 81 - 36))
+    assert iou(a, b, "int")[0, 0] == pytest.approx((5 * 10) / (100 + 100 - 50))
+    # The threshold decides differently under the two definitions.
+    pair = np.array([[0, 0, 9, 9, 1.0], [5, 0, 14, 9, 0.5]], np.float32)
+    assert len(merge(pair, "nms", 0.3, "float")) == 2 and len(merge(pair, "nms", 0.3, "int")) == 1
+
+
+def _white_square_detector(image: np.ndarray) -> np.ndarray:
+    """A real detector of a synthetic target: the bounding box of pure white pixels."""
+    ys, xs = np.where(image.min(axis=2) == 255)
+    if len(xs) == 0:
+        return np.zeros((0, 5), np.float32)
+    return np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1, 1.0]], np.float32)
+
+
+@pytest.mark.parametrize("mirror, n", [(True, 1), (False, 3), (True, 2)])
+def test_tta_maps_boxes_back(mirror, n):
+    img = np.zeros((90, 120, 3), np.uint8)
+    img[30:50, 70:95] = 255
+    stage = DetectionStage.__new__(DetectionStage)
+    stage.config = StageConfig(
+        detectors=("haar",), mirror=mirror, tiles=n, tile_overlap=0.3, merge="nmm", merge_iou=0.1, margin=0.0
+    )
+    stage.detectors = [_white_square_detector]
+    raw = stage.raw(img)
+    holding = [t for t in tiles(120, 90, n, 0.3) if t[0] < 95 and t[2] > 70 and t[1] < 50 and t[3] > 30]
+    views = (1 + mirror) * (1 + (len(holding) if n > 1 else 0))
+    assert len(raw) == views  # the whole image, its mirror, and every tile that holds part of the square
+    for box in raw:  # mapped back into image coordinates: inside the true square (tiles may cut it)
+        assert box[0] >= 70 and box[1] >= 30 and box[2] <= 95 and box[3] <= 50
+    np.testing.assert_allclose(stage(img), [[70, 30, 95, 50, 1.0]])
+
+
+def test_tiles_cover_the_image_with_overlap():
+    regions = tiles(100, 60, 2, 0.2)
+    assert len(regions) == 4
+    assert regions[0] == (0, 0, 55, 33) and regions[3] == (45, 27, 100, 60)
+
+
+def _photo(h=96, w=128) -> np.ndarray:
+    return cv2.resize(cv2.imread(str(ASSETS / "zidane.jpg")), (w, h), interpolation=cv2.INTER_AREA)
+
+
+def test_decoded_guarded_region_does_not_depend_on_its_pixels(content_weights):
+    weights = content_weights
+    img = _photo()
+    box = np.array([[40, 20, 72, 60]])
+    other = img.copy()
+    other[20:60, 40:72] = np.random.default_rng(0).integers(0, 256, (40, 32, 3), dtype=np.uint8)
+    enc, dec = Encoder(weights, guard=False), Decoder(weights)
+    a, b = enc(img, boxes=box), enc(other, boxes=box)
+    assert a == b  # nothing of the box's pixels is in the bitstream
+    np.testing.assert_array_equal(dec(a), dec(b))
+    plain_a, plain_b = enc(img), enc(other)
+    assert plain_a != plain_b  # without the guard the change shows
+
+
+def test_guard_flag_and_boxes_are_in_the_header(weights):
+    data = Encoder(weights, guard=False)(_photo(), boxes=np.array([[40, 20, 72, 60, 0.9]]))
+    header = bitstream.peek_header(data)
+    assert header.guard_applied and header.guard_boxes == ((40, 20, 72, 60),)
+    assert Decoder(weights)(data).shape == (96, 128, 3)
+
+
+def test_a_frame_that_lies_about_the_guard_is_refused(content_weights):
+    weights = content_weights
+    plain = Encoder(weights, guard=False)(_photo())
+    header, payload = bitstream.parse(plain)
+    liar = bitstream.Header(header.model_id, 3, header.height, header.width, header.latent_channels, header.latent_height,
+                            header.latent_width, len(payload), bitstream.FLAG_GUARD, guard_boxes=((40, 20, 72, 60),))  # fmt: skip
+    with pytest.raises(CorruptPayloadError, match="guarded"):
+        Decoder(weights)(bitstream.pack(liar, payload))
+
+
+def test_guard_box_outside_the_image_is_refused(weights):
+    data = Encoder(weights, guard=False)(_photo(), boxes=np.array([[40, 20, 72, 60]]))
+    header, payload = bitstream.parse(data)
+    bad = dataclasses.replace(header, guard_boxes=((40, 20, 200, 60),))
+    with pytest.raises(CorruptPayloadError, match="not inside"):
+        bitstream.parse(bitstream.pack(bad, payload))
+
+
+def test_default_encoder_guards_real_faces(weights):
+    img = cv2.resize(cv2.imread(str(ASSETS / "zidane.jpg")), (640, 360))
+    enc = Encoder(weights)  # guard on by default
+    data = enc(img, channel_order="bgr")
+    assert len(enc.last_boxes) >= 2
+    assert bitstream.peek_header(data).guard_settings == enc.stage.config.settings_id()
+
+
+def test_blur_cli_on_an_image_and_a_video(tmp_path):
+    src = tmp_path / "z.jpg"
+    cv2.imwrite(str(src), cv2.resize(cv2.imread(str(ASSETS / "zidane.jpg")), (640, 360)))
+    res = subprocess.run([CLI, "blur", src, tmp_path / "out.jpg", "--quality", "70"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "2 region(s)" in res.stdout or "3 region(s)" in res.stdout
+    out = cv2.imread(str(tmp_path / "out.jpg"))
+    assert out.shape == (360, 640, 3)
+    video = tmp_path / "v.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (640, 360))
+    for _ in range(3):
+        writer.write(cv2.imread(str(src)))
+    writer.release()
+    res = subprocess.run([CLI, "blur", video, tmp_path / "v_out.avi"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("3 frame(s)")
+    assert int(cv2.VideoCapture(str(tmp_path / "v_out.avi")).get(cv2.CAP_PROP_FRAME_COUNT)) == 3
