@@ -67,8 +67,9 @@ test: $(STAMPS)/nodes
 demo: $(STAMPS)/nodes $(STAMPS)/system
 	$(PY) -m anon_compression_nodes.demo --out demo_out
 
-bench: $(STAMPS)/nodes
-	$(PY) bench/codec_speed.py
+bench: $(STAMPS)/nodes $(STAMPS)/system
+	$(VENV)/bin/anon-codec data offline --out data/offline
+	$(VENV)/bin/anon-codec bench
 
 lint: $(STAMPS)/deps
 	$(PY) -m ruff check .

@@ -193,6 +193,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from . import bench
+    from .evaluate import load_eval_images
+
+    if args.quick:
+        images = [(img, None) for img in bench.quick_images()]
+    elif args.images or args.video:
+        images = load_eval_images(None, args.images, args.video, args.max_frames)
+    else:
+        images = load_eval_images(args.labels, None, None)
+    out = args.out or Path("bench/results") / dt.date.today().isoformat()
+    results = bench.run(images, out, quick=args.quick, threads=args.threads, repeats=args.repeats, ours=args.weights)
+    print(bench.markdown(results))
+    print(f"written: {out}/results.json, results.md and plots")
+    return 0
+
+
 def cmd_data_crowdhuman(args: argparse.Namespace) -> int:
     from .data import boxes
 
@@ -264,6 +283,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", type=Path, help="also write the results here")
     ev.add_argument("--no-guard", action="store_true", help="skip the rows with the privacy guard and the blur baseline")
     ev.set_defaults(func=cmd_eval)
+
+    be = sub.add_parser("bench", help="rate, privacy, utility and speed of every codec setting, with plots")
+    be.add_argument("--quick", action="store_true", help="two small images and few settings: under a minute or two")
+    be.add_argument("--labels", type=Path, default=Path("data/offline/labels.json"), help="use this box file's eval split")
+    be.add_argument("--images", type=Path)
+    be.add_argument("--video", type=Path)
+    be.add_argument("--max-frames", type=int, default=30)
+    be.add_argument("--threads", type=int, default=2)
+    be.add_argument("--repeats", type=int, default=None)
+    be.add_argument("--out", type=Path, default=None, help="default bench/results/<date>")
+    be.add_argument("--weights", action="append", help="bench these weights instead of the presets (repeatable)")
+    be.set_defaults(func=cmd_bench)
 
     lab = sub.add_parser("label", help="pseudo-label a folder of images (heads, bodies) into a JSON box file")
     lab.add_argument("input", type=Path)

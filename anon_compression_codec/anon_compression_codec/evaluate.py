@@ -64,28 +64,32 @@ def _kept(found_before: np.ndarray, found_after: np.ndarray) -> int:
     return kept
 
 
-def evaluate(images: list[tuple[np.ndarray, np.ndarray | None]], weights: str | None, guard: bool = True,
-             progress: bool = True) -> dict:  # fmt: skip
-    """images: (BGR image, head boxes or None). Returns {codec setting: summary}."""
-    from .anonymize import blur
+class Scorer:
+    """Face survival, person retention, bpp and PSNR outside heads of decoded images against the
+    detections on their originals. Shared by `anon-codec eval` and the benchmark suite."""
 
-    enc, dec = Encoder(weights, guard=False), Decoder(weights)
-    guarded = Encoder(weights, guard=True) if guard else None
-    faces, persons = detect.mtcnn_faces(0.9), detect.yolo_persons(conf=0.25)
-    tallies: dict[str, Tally] = {}
+    def __init__(self) -> None:
+        self.faces, self.persons = detect.mtcnn_faces(0.9), detect.yolo_persons(conf=0.25)
+        self.tallies: dict[str, Tally] = {}
 
-    def add(name: str, original: np.ndarray, decoded: np.ndarray, nbytes: int, refs, heads, quality: int | None = None):
-        t = tallies.setdefault(name, Tally())
+    def reference(self, image: np.ndarray, heads: np.ndarray | None):
+        found_faces, found_persons = self.faces(image), self.persons(image)
+        if heads is None:
+            heads = face_to_head(found_faces, image.shape[1], image.shape[0])
+        return found_faces, found_persons, heads
+
+    def add(self, name: str, original: np.ndarray, decoded: np.ndarray, nbytes: int, ref, quality: int | None = None) -> None:
+        ref_faces, ref_persons, heads = ref
+        t = self.tallies.setdefault(name, Tally())
         h, w = original.shape[:2]
         t.bytes += nbytes
         t.pixels += h * w
-        ref_faces, ref_persons = refs
         t.faces += len(ref_faces)
-        t.faces_kept += _kept(ref_faces, faces(decoded))
+        t.faces_kept += _kept(ref_faces, self.faces(decoded))
         t.persons += len(ref_persons)
-        t.persons_kept += _kept(ref_persons, persons(decoded))
+        t.persons_kept += _kept(ref_persons, self.persons(decoded))
         outside = np.ones((h, w), bool)
-        for x0, y0, x1, y1 in heads.astype(int):
+        for x0, y0, x1, y1 in np.asarray(heads).astype(int):
             outside[max(y0, 0) : y1, max(x0, 0) : x1] = False
         err = (original.astype(np.float64) - decoded.astype(np.float64)) ** 2
         t.sq_err_outside += float(err[outside].sum() / 3)
@@ -93,25 +97,36 @@ def evaluate(images: list[tuple[np.ndarray, np.ndarray | None]], weights: str | 
         if quality is not None:
             t.qualities.append(quality)
 
+    def summaries(self) -> dict:
+        return {name: t.summary() for name, t in self.tallies.items()}
+
+
+def evaluate(images: list[tuple[np.ndarray, np.ndarray | None]], weights: str | None, guard: bool = True,
+             progress: bool = True) -> dict:  # fmt: skip
+    """images: (BGR image, head boxes or None). Returns {codec setting: summary}."""
+    from .anonymize import blur
+
+    enc, dec = Encoder(weights, guard=False), Decoder(weights)
+    guarded = Encoder(weights, guard=True) if guard else None
+    scorer = Scorer()
+    jpeg = baselines.CODECS["jpeg"]
     for image, heads in tqdm(images, desc="eval", unit="img", disable=not progress, mininterval=1.0):
-        refs = (faces(image), persons(image))
-        if heads is None:
-            heads = face_to_head(refs[0], image.shape[1], image.shape[0])
+        ref = scorer.reference(image, heads)
         data = enc(image, channel_order="bgr")
-        add("ours", image, dec(data, channel_order="bgr"), len(data), refs, heads)
+        scorer.add("ours", image, dec(data, channel_order="bgr"), len(data), ref)
         ours_bpp = bpp(len(data), *image.shape[:2])
         if guarded is not None:
             data = guarded(image, channel_order="bgr")
-            add("ours+guard", image, dec(data, channel_order="bgr"), len(data), refs, heads)
-            blob = baselines.CODECS["jpeg"].encode(blur(image, guarded.stage(image)), 60)
-            add("blur+jpeg@q60", image, baselines.CODECS["jpeg"].decode(blob), len(blob), refs, heads)
+            scorer.add("ours+guard", image, dec(data, channel_order="bgr"), len(data), ref)
+            blob = jpeg.encode(blur(image, guarded.stage(image)), 60)
+            scorer.add("blur+jpeg@q60", image, jpeg.decode(blob), len(blob), ref)
         for name in ("jpeg", "avif"):
             codec = baselines.CODECS[name]
             q, blob = baselines.at_bpp(codec, image, ours_bpp)
-            add(f"{name}@matched", image, codec.decode(blob), len(blob), refs, heads, q)
+            scorer.add(f"{name}@matched", image, codec.decode(blob), len(blob), ref, q)
             blob = codec.encode(image, 30)
-            add(f"{name}@q30", image, codec.decode(blob), len(blob), refs, heads)
-    return {name: t.summary() for name, t in tallies.items()}
+            scorer.add(f"{name}@q30", image, codec.decode(blob), len(blob), ref)
+    return scorer.summaries()
 
 
 def load_eval_images(labels: Path | None, folder: Path | None, video: Path | None, max_frames: int = 50):

@@ -1,0 +1,72 @@
+"""Baselines and the benchmark suite."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from anon_compression_codec import baselines
+
+CLI = Path(sys.executable).with_name("anon-codec")
+ASSETS = next(Path(sys.prefix).glob("lib/python3*/site-packages/ultralytics/assets"))
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return cv2.resize(cv2.imread(str(ASSETS / "bus.jpg")), (240, 320))
+
+
+@pytest.mark.parametrize("name", ["jpeg", "webp", "avif"])
+def test_baselines_decode_with_a_standard_decoder(photo, name):
+    data = baselines.CODECS[name].encode(photo, 40)
+    standard = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))  # Pillow, not our decode path
+    assert standard.shape == photo.shape
+    assert baselines.CODECS[name].decode(data).shape == photo.shape
+    assert len(data) < len(baselines.CODECS[name].encode(photo, 90))
+
+
+def test_at_bpp_finds_the_nearest_quality(photo):
+    q, data = baselines.at_bpp(baselines.CODECS["jpeg"], photo, 1.0)
+    bpp = 8 * len(data) / (photo.shape[0] * photo.shape[1])
+    neighbours = [8 * len(baselines.CODECS["jpeg"].encode(photo, qq)) / photo.size * 3 for qq in (max(1, q - 1), min(100, q + 1))]
+    assert all(abs(bpp - 1.0) <= abs(n - 1.0) + 1e-9 for n in neighbours)
+
+
+def test_roi_jpeg_spends_its_bytes_on_people(photo):
+    persons = np.array([[60, 80, 180, 300, 0.9]])
+    data = baselines.roi_jpeg(photo, persons, np.zeros((0, 5)), quality=60)
+    decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))[..., ::-1]
+    assert decoded.shape == photo.shape
+    # Cost of each region: JPEG bytes per pixel of that region of the ROI-JPEG image.
+    person = decoded[80:300, 60:180]
+    background = np.hstack([decoded[:, :50], decoded[:, 190:]])
+    per_px = [len(baselines.CODECS["jpeg"].encode(np.ascontiguousarray(r), 60)) / r[..., 0].size for r in (person, background)]
+    assert per_px[0] > 1.5 * per_px[1]
+    err = (decoded.astype(float) - photo.astype(float)) ** 2
+    assert err[80:300, 60:180].mean() < err[:, :50].mean()
+
+
+def test_bench_quick_writes_results_and_plots(tmp_path, weights):
+    res = subprocess.run([CLI, "bench", "--quick", "--weights", weights, "--out", tmp_path, "--repeats", "1"],
+                         capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["machine"]["threads"] == 2 and results["images"] == 2
+    names = set(results["settings"])
+    assert {"jpeg@q30", "jpeg@q95", "avif@q30", "blur+jpeg@q60", "tiny", "tiny+guard"} <= names
+    for r in results["settings"].values():
+        assert r["bpp"] > 0 and 0 <= r["person_retention"] <= 1
+        assert r["speed"]["640x480"]["encode_ms"] > 0 and r["speed"]["1280x720"]["decode_ms"] > 0
+        assert r["speed"]["peak_rss_mb"] > 0
+    assert "detect_ms" in results["settings"]["tiny+guard"]["speed"]["640x480"]
+    for png in ("bpp_vs_person_retention.png", "bpp_vs_face_survival.png", "latency_640x480.png"):
+        assert (tmp_path / png).stat().st_size > 1000
+    assert (tmp_path / "results.md").read_text().count("\n") >= 2 + len(names)
