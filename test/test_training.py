@@ -59,6 +59,14 @@ def test_training_reduces_the_loss_and_writes_a_loadable_checkpoint(tiny_data, t
     assert Decoder(str(tmp_path / "w.pt"))(Encoder(str(tmp_path / "w.pt"))(img)).shape == img.shape
 
 
+def test_training_can_start_from_a_weight_file(tiny_data, tmp_path):
+    first = export(train(_config(tiny_data, tmp_path / "a", 5), progress=False), tmp_path / "a.pt")
+    cfg = _config(tiny_data, tmp_path / "b", 1)
+    cfg.init, cfg.lr, cfg.aux_lr = str(tmp_path / "a.pt"), 0.0, 0.0  # lr 0: the weights stay those of the init file
+    export(train(cfg, progress=False), tmp_path / "b.pt")
+    assert load_weights(tmp_path / "b.pt").model_id == first
+
+
 def test_resume_continues_the_step_count(tiny_data, tmp_path):
     out = tmp_path / "run"
     train(_config(tiny_data, out, 10), progress=False)
