@@ -1,4 +1,5 @@
-"""Codec micro-benchmark: median encode and decode ms per frame (analysis/synthesis transform plus
+"""Codec micro-benchmark (privacy guard off; its detection time is in `anon-codec bench`): median
+encode and decode ms per frame (analysis/synthesis transform plus
 entropy coding, full decode to uint8) at 640x480 and 1280x720, per model size and execution
 variant, beside JPEG and AVIF measured in the same run. Prints a markdown table.
 
@@ -72,7 +73,7 @@ def main() -> None:
         for name, path in weights.items():
             for variant in args.variants.split(","):
                 cl = variant == "channels_last"
-                enc, dec = Encoder(path, channels_last=cl), Decoder(path, channels_last=cl)
+                enc, dec = Encoder(path, channels_last=cl, guard=False), Decoder(path, channels_last=cl)
                 data = enc(image, channel_order="bgr")
                 e = median_ms(lambda enc=enc, image=image: enc(image, channel_order="bgr"), args.repeats)
                 d = median_ms(lambda dec=dec, data=data: dec(data, channel_order="bgr"), args.repeats)
