@@ -20,11 +20,11 @@ from anon_compression_nodes import graph, local_run
 from anon_compression_nodes.demo import DEFAULT_VIDEO
 
 
-def measure(rate: float, seconds: float, weights: str, video: str) -> dict:
+def measure(rate: float, seconds: float, weights: str, video: str, guard: bool, reliability: str) -> dict:
     tmp = Path(tempfile.mkdtemp())
     overrides = {
         "capture": {"ros__parameters": {"sources": [video], "loop": True, "rate_hz": rate}},
-        "encoder": {"ros__parameters": {"weights": weights, "max_side": 640, "input_depth": 1}},
+        "encoder": {"ros__parameters": {"weights": weights, "max_side": 640, "guard": guard, "input_reliability": reliability}},
         "decoder": {"ros__parameters": {"weights": weights}},
     }
     (tmp / "p.yaml").write_text(yaml.safe_dump(overrides))
@@ -67,13 +67,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rates", default="10,15,20,30")
     parser.add_argument("--video", default=DEFAULT_VIDEO)
+    parser.add_argument("--no-guard", action="store_true", help="encoder without the privacy guard")
+    parser.add_argument("--input-reliability", default="reliable", choices=("best_effort", "reliable"))
     args = parser.parse_args()
     rclpy.init()
+    print(f"privacy guard {'off' if args.no_guard else 'on'}, encoder input {args.input_reliability}")
     print("| capture Hz | published | decoded | delivered | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
     best = None
     for rate in (float(r) for r in args.rates.split(",")):
-        r = measure(rate, args.seconds, args.weights, args.video)
+        r = measure(rate, args.seconds, args.weights, args.video, not args.no_guard, args.input_reliability)
         print(f"| {rate:g} | {r['published']} | {r['decoded']} | {r['delivered']} | {r['p50_ms']} | {r['p99_ms']} |", flush=True)
         if r["delivered"] >= 0.98:
             best = rate

@@ -125,10 +125,12 @@ def test_eval_command_reports_every_codec(tmp_path, weights):
                          capture_output=True, text=True, timeout=600)  # fmt: skip
     assert res.returncode == 0, res.stderr
     results = json.loads((tmp_path / "r.json").read_text())["results"]
-    assert set(results) == {"ours", "jpeg@matched", "avif@matched", "jpeg@q30", "avif@q30"}
+    assert set(results) == {"ours", "ours+guard", "blur+jpeg@q60", "jpeg@matched", "avif@matched", "jpeg@q30", "avif@q30"}
     for summary in results.values():
         assert summary["bpp"] > 0 and summary["persons"] >= 1
         assert 0 <= summary["person_retention"] <= 1
+    res = subprocess.run([CLI, "eval", "--images", folder, "--weights", weights, "--no-guard"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0 and "ours+guard" not in res.stdout
 
 
 def test_shipped_presets_load_and_roundtrip():

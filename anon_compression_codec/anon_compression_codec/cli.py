@@ -183,7 +183,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     results = {
         "weights": args.weights or presets.DEFAULT_PRESET,
         "images": len(images),
-        "results": evaluate(images, args.weights),
+        "results": evaluate(images, args.weights, guard=not args.no_guard),
     }
     text = json.dumps(results, indent=2)
     if args.json:

@@ -47,9 +47,10 @@ def qos(reliability: str, depth: int) -> QoSProfile:
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=RELIABILITY[reliability])
 
 
-def declare_input_qos(node: Node, default_reliability: str = "best_effort", default_depth: int = 1) -> QoSProfile:
-    """Input QoS as read-only parameters: best effort by default, which also matches reliable
-    publishers (a reliable subscriber would not see a best-effort camera)."""
+def declare_input_qos(node: Node, default_reliability: str = "reliable", default_depth: int = 1) -> QoSProfile:
+    """Input QoS as read-only parameters. Reliable by default: best-effort delivery of large images
+    fragments and loses most frames on Fast DDS (bench/pipeline_latency.py). A reliable subscriber
+    does not match a best-effort publisher: set input_reliability:=best_effort for such cameras."""
     rel = declare(node, "input_reliability", default_reliability, "Reliability of the input subscription.",
                   read_only=True, choices=tuple(RELIABILITY))  # fmt: skip
     depth = declare(

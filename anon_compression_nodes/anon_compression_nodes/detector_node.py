@@ -60,7 +60,7 @@ class DetectorNode(Node):
         self.classes = d(self, "classes", [""], "Class names to keep; [''] keeps every class.")
         self.device = d(self, "device", "cpu", "Torch device for inference.", read_only=True, choices=("cpu", "cuda"))
         self.imgsz = d(self, "imgsz", 640, "Inference size (longest side).", read_only=True, int_range=(32, 4096))
-        input_qos = common.declare_input_qos(self, "best_effort", 1)
+        input_qos = common.declare_input_qos(self)
         out_qos = common.qos("reliable", 5)
 
         self.stats = common.Stats(self)
