@@ -129,7 +129,9 @@ def test_eval_command_reports_every_codec(tmp_path, weights):
     for summary in results.values():
         assert summary["bpp"] > 0 and summary["persons"] >= 1
         assert 0 <= summary["person_retention"] <= 1
-    res = subprocess.run([CLI, "eval", "--images", folder, "--weights", weights, "--no-guard"], capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [CLI, "eval", "--images", folder, "--weights", weights, "--no-guard"], capture_output=True, text=True, timeout=600
+    )
     assert res.returncode == 0 and "ours+guard" not in res.stdout
 
 

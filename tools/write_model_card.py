@@ -1,6 +1,6 @@
 """Write presets/<name>.md from a shipped weight file, its eval JSON and the commands that made it.
 
-    .venv/bin/python tools/write_model_card.py NAME EVAL.json "COMMAND" ["COMMAND" ...]
+.venv/bin/python tools/write_model_card.py NAME EVAL.json "COMMAND" ["COMMAND" ...]
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ def main() -> None:
     cfg = w.metadata["config"]
     results = json.loads(Path(eval_json).read_text())
     labels = json.loads(Path(cfg["labels"]).read_text())["provenance"]
-    rows = ["| setting | bpp | PSNR outside heads (dB) | face survival | person retention | faces | persons |", "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| setting | bpp | PSNR outside heads (dB) | face survival | person retention | faces | persons |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for setting, r in results["results"].items():
         rows.append(f"| {setting} | {r['bpp']} | {r['psnr_outside_heads']} | {r['face_survival']} | {r['person_retention']} "
                     f"| {r['faces']} | {r['persons']} |")  # fmt: skip

@@ -126,17 +126,19 @@ def yolo_persons(conf: float = 0.25, weights: str | Path | None = None, imgsz: i
 FACE_DETECTORS: dict[str, Callable[[], Detector]] = {"haar": haar_faces, "centerface": centerface_faces, "mtcnn": mtcnn_faces}
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box of a (N, >=4) with every box of b (M, >=4), float areas."""
+def iou_matrix(a: np.ndarray, b: np.ndarray, area: str = "float") -> np.ndarray:
+    """IoU of every box of a (N, >=4) with every box of b (M, >=4). `float` areas are
+    (x1-x0)*(y1-y0); `int` areas count pixels inclusively, (x1-x0+1)*(y1-y0+1) (BlurScene's two)."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)), np.float32)
+    one = 1.0 if area == "int" else 0.0
     x0 = np.maximum(a[:, None, 0], b[None, :, 0])
     y0 = np.maximum(a[:, None, 1], b[None, :, 1])
     x1 = np.minimum(a[:, None, 2], b[None, :, 2])
     y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    inter = np.clip(x1 - x0 + one, 0, None) * np.clip(y1 - y0 + one, 0, None)
+    area_a = (a[:, 2] - a[:, 0] + one) * (a[:, 3] - a[:, 1] + one)
+    area_b = (b[:, 2] - b[:, 0] + one) * (b[:, 3] - b[:, 1] + one)
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 

@@ -62,22 +62,6 @@ class StageConfig:
         return zlib.crc32(repr(sorted(settings.items())).encode())
 
 
-def iou(a: np.ndarray, b: np.ndarray, area: str = "float") -> np.ndarray:
-    """IoU matrix; `int` counts pixels inclusively ((x1-x0+1)*(y1-y0+1)), `float` uses (x1-x0)*(y1-y0)."""
-    if area == "float":
-        return detect.iou_matrix(a, b)
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)), np.float32)
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0 + 1, 0, None) * np.clip(y1 - y0 + 1, 0, None)
-    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
-    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
 def merge(boxes: np.ndarray, method: str = "wbf", iou_threshold: float = 0.5, area: str = "float") -> np.ndarray:
     """Merge (N, 5) boxes [x0, y0, x1, y1, score]. Clusters form greedily around the best remaining box."""
     if len(boxes) == 0:
@@ -85,7 +69,7 @@ def merge(boxes: np.ndarray, method: str = "wbf", iou_threshold: float = 0.5, ar
     order = boxes[np.argsort(-boxes[:, 4], kind="stable")]
     used = np.zeros(len(order), bool)
     out = []
-    overlaps = iou(order, order, area)
+    overlaps = detect.iou_matrix(order, order, area)
     for i in range(len(order)):
         if used[i]:
             continue
