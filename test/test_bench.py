@@ -61,7 +61,9 @@ def test_bench_quick_writes_results_and_plots(tmp_path, weights):
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["machine"]["threads"] == 2 and results["images"] == 2
     names = set(results["settings"])
-    assert {"jpeg@q30", "jpeg@q95", "avif@q30", "blur+jpeg@q60", "tiny", "tiny+guard"} <= names
+    assert {"jpeg@q30", "jpeg@q95", "avif@q30", "jpeg@matched", "avif@matched", "blur+jpeg@q60", "tiny", "tiny+guard"} <= names
+    ours_bpp = results["settings"]["tiny"]["bpp"]
+    assert abs(results["settings"]["jpeg@matched"]["bpp"] - ours_bpp) < abs(results["settings"]["jpeg@q95"]["bpp"] - ours_bpp)
     for r in results["settings"].values():
         assert r["bpp"] > 0 and 0 <= r["person_retention"] <= 1
         assert r["speed"]["640x480"]["encode_ms"] > 0 and r["speed"]["1280x720"]["decode_ms"] > 0

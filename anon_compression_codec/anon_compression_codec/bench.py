@@ -34,7 +34,7 @@ ASSET = "bus.jpg"
 
 
 def _settings(quick: bool, ours: list[str] | None = None) -> list[tuple[str, str, dict]]:
-    """(name, kind, options). Kinds: classic, blur, roi, ours."""
+    """(name, kind, options). Kinds: classic, matched (nearest our default's bpp), blur, roi, ours."""
     out: list[tuple[str, str, dict]] = []
     qualities = {
         "jpeg": [30, 95] if quick else [10, 30, 60, 95],
@@ -43,6 +43,8 @@ def _settings(quick: bool, ours: list[str] | None = None) -> list[tuple[str, str
     }
     for codec, qs in qualities.items():
         out += [(f"{codec}@q{q}", "classic", {"codec": codec, "quality": q}) for q in qs]
+    for codec in ("jpeg", "avif") if quick else ("jpeg", "webp", "avif"):
+        out.append((f"{codec}@matched", "matched", {"codec": codec, "weights": (ours or [presets.DEFAULT_PRESET])[0]}))
     out.append(("blur+jpeg@q60", "blur", {"quality": 60}))
     if not quick:
         out.append(("roi-jpeg@q60", "roi", {"quality": 60}))
@@ -66,6 +68,8 @@ class _Runner:
             codec = baselines.CODECS[opts["codec"]]
             self.encode = lambda img: codec.encode(img, opts["quality"])
             self.decode = codec.decode
+        elif kind == "matched":
+            self.encode, self.decode = self._matched(opts)
         elif kind in ("blur", "roi"):
             from .anonymize import blur
             from .stage import DetectionStage
@@ -88,6 +92,27 @@ class _Runner:
             self.detect = enc.stage
             self.encode = lambda img: enc(img, channel_order="bgr")
             self.decode = lambda data: dec(data, channel_order="bgr")
+
+    @staticmethod
+    def _matched(opts: dict):
+        """A classical codec at the quality whose bpp is nearest ours (guard off) on each image. The
+        quality is searched once per image, so timed repeats measure the codec alone."""
+        import hashlib
+
+        from .codec import Encoder
+        from .metrics import bpp
+
+        ours = Encoder(opts["weights"], guard=False)
+        codec = baselines.CODECS[opts["codec"]]
+        quality: dict[bytes, int] = {}
+
+        def encode(img: np.ndarray) -> bytes:
+            key = hashlib.sha1(img.tobytes()).digest()
+            if key not in quality:
+                quality[key] = baselines.at_bpp(codec, img, bpp(len(ours(img, channel_order="bgr")), *img.shape[:2]))[0]
+            return codec.encode(img, quality[key])
+
+        return encode, codec.decode
 
 
 def _median_ms(fn, repeats: int) -> float:
