@@ -84,6 +84,10 @@ class DecoderNode(Node):
             n = self.stats.count("rejected_frames")
             self.get_logger().error(f"frame rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
             return
+        except Exception as exc:  # noqa: BLE001 - never let one frame take the node down
+            n = self.stats.count("decode_errors")
+            self.get_logger().error(f"decoding failed ({n} so far): {exc!r}", throttle_duration_sec=ERROR_THROTTLE_S)
+            return
         encoding = "mono8" if header.channels == 1 else self.output_encoding
         self.pub.publish(image_conversion.from_array(image, encoding, msg.header))
         self.stats.frame(time.perf_counter() - t0, len(data))

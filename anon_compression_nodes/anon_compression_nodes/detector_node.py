@@ -112,7 +112,12 @@ class DetectorNode(Node):
         bgr = (
             cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image[..., ::-1] if msg.encoding == "rgb8" else image
         )
-        detections = self.detect(np.ascontiguousarray(bgr))
+        try:
+            detections = self.detect(np.ascontiguousarray(bgr))
+        except Exception as exc:  # noqa: BLE001 - one bad frame must not take the node down
+            self.stats.count("detect_errors")
+            self.get_logger().error(f"detection failed: {exc!r}", throttle_duration_sec=ERROR_THROTTLE_S)
+            return
         self.det_pub.publish(Detections(header=msg.header, model=Path(self.model_path).name, detections=detections))
         if self.img_pub.get_subscription_count():
             self.img_pub.publish(image_conversion.from_array(draw(np.ascontiguousarray(bgr), detections), "bgr8", msg.header))

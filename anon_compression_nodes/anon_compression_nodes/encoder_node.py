@@ -112,6 +112,12 @@ class EncoderNode(Node):
             n = self.stats.count("rejected_input")
             self.get_logger().error(f"input rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
             return
+        except Exception as exc:  # noqa: BLE001 - anything else (detector, torch): drop the frame, stay up
+            n = self.stats.count("encode_errors")
+            self.get_logger().error(
+                f"encoding failed, frame dropped ({n} so far): {exc!r}", throttle_duration_sec=ERROR_THROTTLE_S
+            )
+            return
         self._last_encode = now
         self.pub.publish(to_message(data, msg.encoding, msg.header))
         self.stats.frame(time.perf_counter() - t0, len(data))

@@ -3,7 +3,7 @@
 Supported: rgb8, bgr8, mono8 (8-bit, any row padding). Everything else (16UC1, 32FC1, bayer_*,
 rgba8, yuv422, ...) raises UnsupportedEncoding with the encoding named. cv_bridge is used where a
 ROS 2 install provides it; otherwise the numpy path below, which has the same semantics for the
-supported encodings (the tests compare them where both exist).
+supported encodings (passthrough: channel order as the encoding says, row padding dropped).
 """
 
 from __future__ import annotations
