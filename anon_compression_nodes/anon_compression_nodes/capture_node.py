@@ -57,9 +57,7 @@ class CaptureNode(Node):
         self.loop = d(self, "loop", False, "Restart video files at their end.")
         width = d(self, "width", 0, "Requested device width; 0 = driver default.", read_only=True, int_range=(0, 8192))
         height = d(self, "height", 0, "Requested device height; 0 = driver default.", read_only=True, int_range=(0, 8192))
-        out_rel = d(self, "output_reliability", "reliable", "Reliability of the output.", read_only=True,
-                    choices=tuple(common.RELIABILITY))  # fmt: skip
-        out_depth = d(self, "output_depth", 2, "Queue depth of the output.", read_only=True, int_range=(1, 100))
+        output_qos = common.declare_output_qos(self, 2)
 
         self.stats = common.Stats(self)
         names = expand(list(specs))
@@ -70,7 +68,7 @@ class CaptureNode(Node):
                 self.get_logger().error(f"cannot open source {spec!r}; skipping it")
                 continue
             topic = "image" if len(names) == 1 else f"cam{i}/image"
-            pub = self.create_publisher(Image, topic, common.qos(out_rel, out_depth))
+            pub = self.create_publisher(Image, topic, output_qos)
             self.sources.append(Source(spec, cap, is_file, pub))
             self.get_logger().info(f"source {spec!r} -> {pub.topic_name}")
         if not self.sources:

@@ -59,6 +59,22 @@ def declare_input_qos(node: Node, default_reliability: str = "reliable", default
     return qos(rel, depth)
 
 
+def declare_output_qos(node: Node, default_depth: int) -> QoSProfile:
+    """Output QoS as read-only parameters; reliable by default, the safest for rosbag2 and viewers."""
+    rel = declare(node, "output_reliability", "reliable", "Reliability of the output.", read_only=True,
+                  choices=tuple(RELIABILITY))  # fmt: skip
+    depth = declare(node, "output_depth", default_depth, "Queue depth of the output.", read_only=True, int_range=(1, 100))
+    return qos(rel, depth)
+
+
+def declare_codec_params(node: Node, weights_description: str) -> tuple[str, str, int]:
+    """weights, device and threads: the parameters the encoder and decoder share."""
+    weights = declare(node, "weights", "", weights_description)
+    device = declare(node, "device", "cpu", "Torch device.", choices=("cpu", "cuda"))
+    threads = declare(node, "threads", 2, "Torch CPU threads.", int_range=(1, 64))
+    return weights, device, threads
+
+
 def refuse(reason: str) -> SetParametersResult:
     return SetParametersResult(successful=False, reason=reason)
 

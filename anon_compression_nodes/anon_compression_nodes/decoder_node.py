@@ -25,15 +25,13 @@ class DecoderNode(Node):
     def __init__(self) -> None:
         super().__init__("decoder")
         d = common.declare
-        self.weights = d(self, "weights", "", "Preset name or weight file; must be the encoder's weights.")
-        self.device = d(self, "device", "cpu", "Torch device.", choices=("cpu", "cuda"))
-        self.threads = d(self, "threads", 2, "Torch CPU threads.", int_range=(1, 64))
+        self.weights, self.device, self.threads = common.declare_codec_params(
+            self, "Preset name or weight file; must be the encoder's weights."
+        )
         self.output_encoding = d(self, "output_encoding", "rgb8", "Encoding of colour output (grayscale sources give mono8).",
                                  choices=("rgb8", "bgr8"))  # fmt: skip
         input_qos = common.declare_input_qos(self, "reliable", 10)
-        out_rel = d(self, "output_reliability", "reliable", "Reliability of the output.", read_only=True,
-                    choices=tuple(common.RELIABILITY))  # fmt: skip
-        out_depth = d(self, "output_depth", 2, "Queue depth of the output.", read_only=True, int_range=(1, 100))
+        output_qos = common.declare_output_qos(self, 2)
 
         self.stats = common.Stats(self)
         torch.set_num_threads(self.threads)
@@ -44,7 +42,7 @@ class DecoderNode(Node):
             self.stats.status_message, self.stats.level = f"weights could not be loaded: {exc}", 2
             self.get_logger().error(self.stats.status_message)
         self.add_on_set_parameters_callback(self._on_set)
-        self.pub = self.create_publisher(Image, "decoded", common.qos(out_rel, out_depth))
+        self.pub = self.create_publisher(Image, "decoded", output_qos)
         self.sub = self.create_subscription(CompressedLatent, "compressed", self._on_latent, input_qos)
 
     def _load(self, weights: str, device: str) -> Decoder:

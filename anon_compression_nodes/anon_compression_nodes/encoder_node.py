@@ -27,9 +27,9 @@ class EncoderNode(Node):
     def __init__(self) -> None:
         super().__init__("encoder")
         d = common.declare
-        self.weights = d(self, "weights", "", "Preset name or weight file; empty = the codec's default preset.")
-        self.device = d(self, "device", "cpu", "Torch device.", choices=("cpu", "cuda"))
-        self.threads = d(self, "threads", 2, "Torch CPU threads.", int_range=(1, 64))
+        self.weights, self.device, self.threads = common.declare_codec_params(
+            self, "Preset name or weight file; empty = the codec's default preset."
+        )
         self.max_rate_hz = d(self, "max_rate_hz", 0.0, "Encode at most this many frames per second; 0 = every frame.",
                              float_range=(0.0, 120.0))  # fmt: skip
         self.max_side = d(self, "max_side", 0, "Resize so the longest side is at most this; 0 = keep the size.",
@@ -37,9 +37,7 @@ class EncoderNode(Node):
         self.guard = d(self, "guard", True, "Privacy guard: suppress detected faces in the latent before entropy coding.")
         guard_config = d(self, "guard_config", "", "YAML of the guard's detection stage; empty = defaults.", read_only=True)
         input_qos = common.declare_input_qos(self)
-        out_rel = d(self, "output_reliability", "reliable", "Reliability of the output.", read_only=True,
-                    choices=tuple(common.RELIABILITY))  # fmt: skip
-        out_depth = d(self, "output_depth", 10, "Queue depth of the output.", read_only=True, int_range=(1, 100))
+        output_qos = common.declare_output_qos(self, 10)
 
         self.stats = common.Stats(self)
         torch.set_num_threads(self.threads)
@@ -51,7 +49,7 @@ class EncoderNode(Node):
             self._fail(f"weights could not be loaded, publishing nothing: {exc}")
         self._last_encode = 0.0
         self.add_on_set_parameters_callback(self._on_set)
-        self.pub = self.create_publisher(CompressedLatent, "compressed", common.qos(out_rel, out_depth))
+        self.pub = self.create_publisher(CompressedLatent, "compressed", output_qos)
         self.sub = self.create_subscription(Image, "image", self._on_image, input_qos)
 
     def _load(self, weights: str, device: str) -> Encoder:
