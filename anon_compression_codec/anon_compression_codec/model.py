@@ -33,7 +33,7 @@ WEIGHTS_FORMAT = "anon_compression_weights"
 WEIGHTS_FORMAT_VERSION = 1
 _REFERENCE_PREFIXES = {"_encoder.encoder.": "g_a.", "_decoder.decoder.": "g_s.", "_bottleneck.": "entropy_bottleneck."}
 # Buffers whose shapes depend on the trained quantiles; rebuilt by update() when absent.
-_CDF_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length")
+CDF_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length")
 
 
 class AnonAutoencoder(nn.Module):
@@ -128,13 +128,13 @@ def load_weights(path: str | Path, device: str = "cpu") -> LoadedWeights:
         raise WeightsError(f"{path}: N and M must be integers, found {blob['N']!r}, {blob['M']!r}") from None
     model = AnonAutoencoder(N, M)
     state = _canonical_state_dict(dict(blob["state_dict"]))
-    has_cdf = all(f"entropy_bottleneck.{b}" in state and state[f"entropy_bottleneck.{b}"].numel() > 0 for b in _CDF_BUFFERS)
+    has_cdf = all(f"entropy_bottleneck.{b}" in state and state[f"entropy_bottleneck.{b}"].numel() > 0 for b in CDF_BUFFERS)
     if has_cdf:
         eb = model.entropy_bottleneck
-        for b in _CDF_BUFFERS:  # size the empty buffers so load_state_dict accepts the tables
+        for b in CDF_BUFFERS:  # size the empty buffers so load_state_dict accepts the tables
             getattr(eb, b).resize_(state[f"entropy_bottleneck.{b}"].shape)
     else:
-        for b in _CDF_BUFFERS:
+        for b in CDF_BUFFERS:
             state.pop(f"entropy_bottleneck.{b}", None)
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     try:
@@ -142,7 +142,7 @@ def load_weights(path: str | Path, device: str = "cpu") -> LoadedWeights:
     except RuntimeError as exc:
         raise WeightsError(f"{path}: weights do not fit an N={N}, M={M} model: {exc}") from None
     if not has_cdf:
-        missing = set(model.state_dict()) - set(state) - {f"entropy_bottleneck.{b}" for b in _CDF_BUFFERS}
+        missing = set(model.state_dict()) - set(state) - {f"entropy_bottleneck.{b}" for b in CDF_BUFFERS}
         if missing:
             raise WeightsError(f"{path}: missing weights {sorted(missing)[:5]}")
         model.update(force=True)  # on the CPU in fp32, so every loader derives the same tables

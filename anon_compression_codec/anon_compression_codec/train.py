@@ -23,7 +23,7 @@ from .data.dataset import FaceBank, TrainingSet, collate
 from .data.offline import lfw_faces
 from .errors import InputError
 from .losses import RoiRateDistortionLoss
-from .model import _CDF_BUFFERS, AnonAutoencoder, load_weights, save_weights
+from .model import CDF_BUFFERS, AnonAutoencoder, load_weights, save_weights
 
 
 @dataclass
@@ -78,7 +78,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
 
     model = AnonAutoencoder(cfg.N, cfg.M)
     if cfg.init:  # the CDF tables are rebuilt at export, so they are not carried over
-        state = {k: v for k, v in load_weights(cfg.init).model.state_dict().items() if k.split(".")[-1] not in _CDF_BUFFERS}
+        state = {k: v for k, v in load_weights(cfg.init).model.state_dict().items() if k.split(".")[-1] not in CDF_BUFFERS}
         model.load_state_dict(state, strict=False)
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
