@@ -9,9 +9,8 @@ import pytest
 import rclpy
 import yaml
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
-from rcl_interfaces.srv import SetParameters
-from ros_helpers import REPO, spin_until, start_all, stop
+from rcl_interfaces.msg import ParameterType, ParameterValue
+from ros_helpers import REPO, counter, set_parameter, spin_until, start_all, stop
 from sensor_msgs.msg import Image
 
 from anon_compression_msgs.msg import CompressedLatent, Detections
@@ -63,17 +62,6 @@ def pipeline(tmp_path_factory, weights):
         assert all(c == 0 for c in codes), f"nodes did not exit cleanly on SIGINT: {codes}\n{logs}"
 
 
-def _counter(seen, node_name: str, key: str) -> int:
-    for arr in reversed(seen["diagnostics"]):
-        for status in arr.status:
-            if status.name.endswith(node_name):
-                for kv in status.values:
-                    if kv.key == key:
-                        return int(kv.value)
-                return 0
-    return 0
-
-
 def test_frames_flow_and_headers_survive(pipeline):
     node, _ = pipeline
     seen = node.seen
@@ -105,17 +93,11 @@ def test_encoder_never_publishes_images(pipeline):
     assert "sensor_msgs/msg/Image" not in types
 
 
-def _set(node, target: str, name: str, value: ParameterValue):
-    client = node.create_client(SetParameters, f"/{target}/set_parameters")
-    spin_until(node, client.service_is_ready, 30, f"{target}'s parameter service")
-    future = client.call_async(SetParameters.Request(parameters=[Parameter(name=name, value=value)]))
-    spin_until(node, future.done, 30, f"set {target}.{name}")
-    return future.result().results[0]
-
-
 def test_live_parameter_change_takes_effect(pipeline):
     node, _ = pipeline
-    result = _set(node, "decoder", "output_encoding", ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="bgr8"))
+    result = set_parameter(
+        node, "decoder", "output_encoding", ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="bgr8")
+    )
     assert result.successful, result.reason
     start = len(node.seen["decoded"])
     spin_until(node, lambda: any(m.encoding == "bgr8" for m in node.seen["decoded"][start:]), 30, "bgr8 output")
@@ -124,9 +106,11 @@ def test_live_parameter_change_takes_effect(pipeline):
 def test_impossible_parameter_change_is_refused_with_reason(pipeline):
     node, _ = pipeline
     bad = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="/no/such/weights.pt")
-    result = _set(node, "encoder", "weights", bad)
+    result = set_parameter(node, "encoder", "weights", bad)
     assert not result.successful and "keeping the current weights" in result.reason
-    readonly = _set(node, "encoder", "input_depth", ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=5))
+    readonly = set_parameter(
+        node, "encoder", "input_depth", ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=5)
+    )
     assert not readonly.successful
 
 
@@ -141,8 +125,20 @@ def test_bad_input_is_rejected_and_nodes_stay_up(pipeline):
     for _ in range(3):
         raw_pub.publish(bad)
         latent_pub.publish(corrupt)
-    spin_until(node, lambda: _counter(node.seen, "encoder", "rejected_input") >= 1, 30, "encoder to count the bad image")
-    spin_until(node, lambda: _counter(node.seen, "decoder", "rejected_frames") >= 1, 30, "decoder to count the corrupt frame")
+    spin_until(node, lambda: counter(node.seen, "encoder", "rejected_input") >= 1, 30, "encoder to count the bad image")
+    spin_until(node, lambda: counter(node.seen, "decoder", "rejected_frames") >= 1, 30, "decoder to count the corrupt frame")
     start = len(node.seen["decoded"])
     spin_until(node, lambda: len(node.seen["decoded"]) > start + 2, 30, "good frames after the bad ones")
     assert all(p.poll() is None for p in procs), "a node died"
+
+
+def test_guard_can_be_switched_live(pipeline):
+    node, _ = pipeline
+    off = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=False)
+    assert set_parameter(node, "encoder", "guard", off).successful
+    start = len(node.seen["compressed"])
+    spin_until(node, lambda: any(not m.guard_applied for m in node.seen["compressed"][start:]), 30, "unguarded frames")
+    on = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=True)
+    assert set_parameter(node, "encoder", "guard", on).successful
+    start = len(node.seen["compressed"])
+    spin_until(node, lambda: any(m.guard_applied for m in node.seen["compressed"][start:]), 30, "guarded frames again")

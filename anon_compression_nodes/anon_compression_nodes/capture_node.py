@@ -72,8 +72,7 @@ class CaptureNode(Node):
             self.sources.append(Source(spec, cap, is_file, pub))
             self.get_logger().info(f"source {spec!r} -> {pub.topic_name}")
         if not self.sources:
-            self.stats.status_message, self.stats.level = f"no source could be opened of {specs}", 2
-            self.get_logger().error(self.stats.status_message)
+            self.stats.error(f"no source could be opened of {specs}")
         self.timer = self.create_timer(1.0 / self.rate_hz, self._tick)
         self.add_on_set_parameters_callback(self._on_set)
 

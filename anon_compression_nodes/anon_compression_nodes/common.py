@@ -106,6 +106,14 @@ class Stats:
         self._bytes += nbytes
         self.count("frames")
 
+    def error(self, message: str) -> None:
+        """Report the node as not working (diagnostics level ERROR) and log why."""
+        self.status_message, self.level = message, DiagnosticStatus.ERROR
+        self._node.get_logger().error(message)
+
+    def ok(self) -> None:
+        self.status_message, self.level = "ok", DiagnosticStatus.OK
+
     def gauge(self, key: str, value: float) -> None:
         """A per-frame figure reported as its last value (e.g. regions the guard suppressed)."""
         self.gauges[key] = value

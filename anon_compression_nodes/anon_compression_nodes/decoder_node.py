@@ -39,8 +39,7 @@ class DecoderNode(Node):
         try:
             self.codec = self._load(self.weights, self.device)
         except CodecError as exc:
-            self.stats.status_message, self.stats.level = f"weights could not be loaded: {exc}", 2
-            self.get_logger().error(self.stats.status_message)
+            self.stats.error(f"weights could not be loaded: {exc}")
         self.add_on_set_parameters_callback(self._on_set)
         self.pub = self.create_publisher(Image, "decoded", output_qos)
         self.sub = self.create_subscription(CompressedLatent, "compressed", self._on_latent, input_qos)

@@ -69,8 +69,7 @@ class DetectorNode(Node):
             self.model = load_yolo(self.model_path)
             self.get_logger().info(f"detector ready: {self.model_path} classes {self.model.names}")
         except Exception as exc:  # noqa: BLE001 - any loader failure: report and stay up
-            self.stats.status_message, self.stats.level = f"detector model not loaded: {exc}", 2
-            self.get_logger().error(self.stats.status_message)
+            self.stats.error(f"detector model not loaded: {exc}")
         self.add_on_set_parameters_callback(self._on_set)
         self.det_pub = self.create_publisher(Detections, "detections", out_qos)
         self.img_pub = self.create_publisher(Image, "annotated", out_qos)

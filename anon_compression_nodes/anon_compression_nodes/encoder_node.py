@@ -42,25 +42,27 @@ class EncoderNode(Node):
         self.stats = common.Stats(self)
         torch.set_num_threads(self.threads)
         self.codec: Encoder | None = None
+        self.stage_config: StageConfig | None = None
         try:
-            self.stage_config = StageConfig.from_yaml(guard_config) if guard_config else StageConfig()
+            try:
+                self.stage_config = StageConfig.from_yaml(guard_config) if guard_config else StageConfig()
+            except CodecError as exc:
+                raise CodecError(f"guard_config {guard_config}: {exc}") from None
             self.codec = self._load(self.weights, self.device)
         except CodecError as exc:
-            self._fail(f"weights could not be loaded, publishing nothing: {exc}")
+            self.stats.error(f"encoder not ready, publishing nothing: {exc}")
         self._last_encode = 0.0
         self.add_on_set_parameters_callback(self._on_set)
         self.pub = self.create_publisher(CompressedLatent, "compressed", output_qos)
         self.sub = self.create_subscription(Image, "image", self._on_image, input_qos)
 
     def _load(self, weights: str, device: str) -> Encoder:
+        if self.stage_config is None:  # a broken guard_config never falls back to other settings
+            raise CodecError("guard_config could not be read; fix it and restart the node")
         codec = Encoder(weights or None, device=device, guard=self.stage_config if self.guard else False)
         self.get_logger().info(f"encoder ready: weights {codec.weights.path} (model {codec.model_id.hex()}) on {device}")
-        self.stats.status_message, self.stats.level = "ok", 0
+        self.stats.ok()
         return codec
-
-    def _fail(self, reason: str) -> None:
-        self.stats.status_message, self.stats.level = reason, 2
-        self.get_logger().error(reason)
 
     def _on_set(self, params) -> common.SetParametersResult:
         new = {p.name: p.value for p in params}
