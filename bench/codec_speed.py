@@ -11,35 +11,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from anon_compression_codec import AnonAutoencoder, Decoder, Encoder, baselines, presets, save_weights
-
-SIZES = {"640x480": (480, 640), "1280x720": (720, 1280)}
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up (allocations, oneDNN kernel selection)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
-
-
-def test_image(h: int, w: int) -> np.ndarray:
-    """A natural-looking frame: the bus photo that ships with ultralytics, resized."""
-    import cv2
-
-    path = next(Path(torch.__file__).parents[1].glob("ultralytics/assets/bus.jpg"))
-    return cv2.resize(cv2.imread(str(path)), (w, h), interpolation=cv2.INTER_AREA)
+from anon_compression_codec import AnonAutoencoder, Decoder, Encoder, presets, save_weights
+from anon_compression_codec.evaluation import baselines
+from anon_compression_codec.evaluation.timing import SIZES, frames, median_ms
 
 
 def main() -> None:
@@ -68,8 +47,7 @@ def main() -> None:
     print(f"machine: {machine}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     print("| codec | variant | size | encode ms | decode ms | bytes |")
     print("|---|---|---|---|---|---|")
-    for size_name, (h, w) in SIZES.items():
-        image = test_image(h, w)
+    for size_name, image in frames(SIZES).items():
         for name, path in weights.items():
             for variant in args.variants.split(","):
                 cl = variant == "channels_last"

@@ -12,9 +12,10 @@ import statistics
 import time
 from pathlib import Path
 
-from anon_compression_codec import detect
-from anon_compression_codec.evaluate import load_eval_images
-from anon_compression_codec.stage import DetectionStage, StageConfig
+from anon_compression_codec.evaluation.scoring import load_eval_images
+from anon_compression_codec.geometry import iou_matrix
+from anon_compression_codec.privacy import detectors as detect
+from anon_compression_codec.privacy.stage import DetectionStage, StageConfig
 
 SETTINGS = {
     "haar": StageConfig(detectors=("haar",)),
@@ -43,7 +44,7 @@ def main() -> None:
             t0 = time.perf_counter()
             boxes = stage(img)
             times.append((time.perf_counter() - t0) * 1e3)
-            iou = detect.iou_matrix(ref, boxes)
+            iou = iou_matrix(ref, boxes)
             found += len(ref)
             matched += int((iou.max(axis=1) >= 0.3).sum()) if len(boxes) else 0
             unmatched += int((iou.max(axis=0) < 0.3).sum()) if len(ref) else len(boxes)

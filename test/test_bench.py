@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from anon_compression_codec import baselines
+from anon_compression_codec.evaluation import baselines
 
 CLI = Path(sys.executable).with_name("anon-codec")
 ASSETS = next(Path(sys.prefix).glob("lib/python3*/site-packages/ultralytics/assets"))

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from anon_compression_codec import CorruptPayloadError, Decoder, Encoder, bitstream
-from anon_compression_codec.detect import iou_matrix as iou
-from anon_compression_codec.stage import DetectionStage, StageConfig, merge, tiles
+from anon_compression_codec.geometry import iou_matrix as iou
+from anon_compression_codec.privacy.stage import DetectionStage, StageConfig, merge, tiles
 
 CLI = Path(sys.executable).with_name("anon-codec")
 ASSETS = next(Path(sys.prefix).glob("lib/python3*/site-packages/ultralytics/assets"))

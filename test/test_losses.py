@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from anon_compression_codec.losses import RoiRateDistortionLoss, pad_boxes, region_loss, region_loss_padded
+from anon_compression_codec.training.losses import RoiRateDistortionLoss, pad_boxes, region_loss, region_loss_padded
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import yaml
 
 from anon_compression_codec import Decoder, Encoder, load_weights, presets
 from anon_compression_codec.data.boxes import Record, read_json, read_odgt, write_json
-from anon_compression_codec.train import Config, export, train
+from anon_compression_codec.training.loop import Config, export, train
 
 CLI = Path(sys.executable).with_name("anon-codec")
 ULTRALYTICS_ASSETS = next(Path(sys.prefix).glob("lib/python3*/site-packages/ultralytics/assets"))

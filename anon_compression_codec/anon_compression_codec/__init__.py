@@ -21,9 +21,10 @@ from .errors import (
     WeightsError,
 )
 from .model import AnonAutoencoder, load_weights, save_weights
+from .privacy.stage import StageConfig
 
 __all__ = [
     "BITSTREAM_VERSION", "CODEC_NAME", "AnonAutoencoder", "BitstreamError", "CodecError",
-    "CorruptPayloadError", "Decoder", "Encoder", "Header", "InputError", "ModelMismatchError",
+    "CorruptPayloadError", "Decoder", "Encoder", "Header", "InputError", "ModelMismatchError", "StageConfig",
     "UnsupportedVersionError", "WeightsError", "load_weights", "parse", "peek_header", "save_weights",
 ]  # fmt: skip

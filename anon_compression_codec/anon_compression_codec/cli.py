@@ -19,7 +19,7 @@ from tqdm import tqdm
 from . import bitstream, io, presets
 from .codec import Decoder, Encoder
 from .errors import CodecError
-from .metrics import bpp, psnr
+from .evaluation.metrics import bpp, psnr
 
 EXIT_USAGE = 2
 
@@ -45,9 +45,9 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_blur(args: argparse.Namespace) -> int:
-    from .anonymize import blur
-    from .baselines import CODECS
-    from .stage import DetectionStage, StageConfig
+    from .evaluation.baselines import CODECS
+    from .privacy.anonymize import blur
+    from .privacy.stage import DetectionStage, StageConfig
 
     stage = DetectionStage(StageConfig.from_yaml(args.detection_config) if args.detection_config else StageConfig())
     codec = CODECS[args.codec]
@@ -129,7 +129,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
 
 def cmd_data_offline(args: argparse.Namespace) -> int:
     from .data import boxes, offline
-    from .label import label
+    from .training.labels import label
 
     files = offline.build(args.out)
     labels = args.out / "labels.json"
@@ -149,7 +149,7 @@ def cmd_data_offline(args: argparse.Namespace) -> int:
 
 def cmd_label(args: argparse.Namespace) -> int:
     from .data import boxes
-    from .label import label
+    from .training.labels import label
 
     files = [(str(p.relative_to(args.input)), args.split) for p in io.folder_images(args.input)]
     records, provenance = label(files, args.input)
@@ -159,7 +159,7 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import Config, train
+    from .training.loop import Config, train
 
     cfg = Config.load(args.config)
     print(f"checkpoint: {train(cfg, resume=args.resume)}")
@@ -167,7 +167,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .train import export
+    from .training.loop import export
 
     model_id = export(args.input, args.output, half=not args.fp32)
     print(f"{args.output}: model {model_id.hex()}")
@@ -175,7 +175,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, load_eval_images
+    from .evaluation.scoring import evaluate, load_eval_images
 
     if sum(x is not None for x in (args.labels, args.images, args.video)) != 1:
         raise CodecError("give exactly one of --labels, --images, --video")
@@ -196,8 +196,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from . import bench
-    from .evaluate import load_eval_images
+    from .evaluation import bench
+    from .evaluation.scoring import load_eval_images
 
     if args.quick:
         images = [(img, None) for img in bench.quick_images()]

@@ -15,10 +15,12 @@ import torch
 import torch.nn.functional as F
 
 from . import bitstream, presets
-from . import guard as privacy_guard
 from .entropy import EntropyTables
 from .errors import InputError, ModelMismatchError
+from .geometry import cover, latent_rects
 from .model import LoadedWeights, load_weights
+from .privacy import guard as privacy_guard
+from .privacy.anonymize import mosaic
 
 ChannelOrder = str  # "rgb" or "bgr"
 
@@ -59,7 +61,7 @@ class Encoder(_CodecBase):
     """`Encoder(weights)(image) -> bytes`; weights is a preset name or a weight file path.
 
     guard: True (default: the detection stage's default settings), False, or a StageConfig. With
-    the guard on, detected faces never enter the bitstream (see guard.py); `last_boxes` holds the
+    the guard on, detected faces never enter the bitstream (see privacy/guard.py); `last_boxes` holds the
     regions suppressed in the last frame.
     """
 
@@ -71,7 +73,7 @@ class Encoder(_CodecBase):
 
     def set_guard(self, guard: bool | object) -> None:
         """Switch the privacy guard: False, True (default settings) or a StageConfig."""
-        from .stage import DetectionStage, StageConfig
+        from .privacy.stage import DetectionStage, StageConfig
 
         self.stage = DetectionStage(guard if isinstance(guard, StageConfig) else StageConfig()) if guard else None
 
@@ -113,8 +115,8 @@ class Encoder(_CodecBase):
         idx = self.tables.quantize(y)
         flags, settings, guarded = 0, 0, ()
         if boxes is not None:
-            guarded = privacy_guard.int_boxes(boxes, w, h)[: bitstream.MAX_GUARD_BOXES]
-            rects = privacy_guard.latent_rects(guarded, w, h, s, self.model.M + 2, y.shape[1:])
+            guarded = cover(boxes, w, h)[: bitstream.MAX_GUARD_BOXES]
+            rects = latent_rects(guarded, w, h, s, self.model.M + 2, y.shape[1:])
             privacy_guard.apply(idx, rects, self.tables.fill, y.shape[2])
             flags = bitstream.FLAG_GUARD
             settings = self.stage.config.settings_id() if self.stage is not None else 0
@@ -154,7 +156,7 @@ class Decoder(_CodecBase):
         lh, lw = header.latent_height, header.latent_width
         idx = self.tables.decode(payload, lh * lw)
         if header.guard_applied:
-            rects = privacy_guard.latent_rects(
+            rects = latent_rects(
                 header.guard_boxes, header.width, header.height, self.stride, self.model.M + 2, (lh, lw)
             )
             privacy_guard.verify(idx, rects, self.tables.fill, lw)
@@ -162,7 +164,7 @@ class Decoder(_CodecBase):
         x_hat = self.model.g_s(y_hat)[0, :, : header.height, : header.width]
         img = x_hat.clamp_(0, 1).mul_(255).round_().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
         if header.guard_boxes:
-            img = privacy_guard.mosaic(np.ascontiguousarray(img), header.guard_boxes)
+            img = mosaic(np.ascontiguousarray(img), header.guard_boxes)
         if header.channels == 1:
             return np.ascontiguousarray(img.mean(axis=2).round().astype(np.uint8))
         return np.ascontiguousarray(img[..., ::-1] if channel_order == "bgr" else img)

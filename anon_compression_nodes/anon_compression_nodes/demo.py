@@ -70,7 +70,7 @@ def run(video: str, out: Path, frames: int, weights: str, timeout: float) -> dic
 
 
 def _report(keys, raw, decoded, annotated, sizes, dets, arrival, out: Path, elapsed: float, codes) -> dict:
-    from anon_compression_codec import detect
+    from anon_compression_codec.privacy import detectors as detect
 
     h, w = decoded[keys[0]].shape[:2]
     writer = cv2.VideoWriter(str(out / "side_by_side.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (2 * w, h))

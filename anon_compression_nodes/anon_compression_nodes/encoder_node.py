@@ -13,8 +13,7 @@ import torch
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from anon_compression_codec import CodecError, Encoder
-from anon_compression_codec.stage import StageConfig
+from anon_compression_codec import CodecError, Encoder, StageConfig
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import common, image_conversion

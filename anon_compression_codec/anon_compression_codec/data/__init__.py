@@ -1,1 +1,2 @@
-"""Datasets: box readers (CrowdHuman .odgt, our JSON), the offline image set, training samples."""
+"""Datasets: box files (CrowdHuman .odgt, our JSON), the offline image set and the photo pool.
+Read by training and evaluation alike; imports nothing but the runtime's errors and resources."""

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import baselines, detect
-from .codec import Decoder, Encoder
-from .detect import face_to_head, iou_matrix
+from ..codec import Decoder, Encoder
+from ..geometry import cover, face_to_head, iou_matrix
+from ..privacy import detectors as detect
+from . import baselines
 from .metrics import bpp
 
 MATCH_IOU = 0.5
@@ -89,8 +90,8 @@ class Scorer:
         t.persons += len(ref_persons)
         t.persons_kept += _kept(ref_persons, self.persons(decoded))
         outside = np.ones((h, w), bool)
-        for x0, y0, x1, y1 in np.asarray(heads).astype(int):
-            outside[max(y0, 0) : y1, max(x0, 0) : x1] = False
+        for x0, y0, x1, y1 in cover(heads, w, h):
+            outside[y0:y1, x0:x1] = False
         err = (original.astype(np.float64) - decoded.astype(np.float64)) ** 2
         t.sq_err_outside += float(err[outside].sum() / 3)
         t.px_outside += int(outside.sum())
@@ -104,7 +105,7 @@ class Scorer:
 def evaluate(images: list[tuple[np.ndarray, np.ndarray | None]], weights: str | None, guard: bool = True,
              progress: bool = True) -> dict:  # fmt: skip
     """images: (BGR image, head boxes or None). Returns {codec setting: summary}."""
-    from .anonymize import blur
+    from ..privacy.anonymize import blur
 
     enc, dec = Encoder(weights, guard=False), Decoder(weights)
     guarded = Encoder(weights, guard=True) if guard else None
@@ -131,8 +132,8 @@ def evaluate(images: list[tuple[np.ndarray, np.ndarray | None]], weights: str | 
 
 def load_eval_images(labels: Path | None, folder: Path | None, video: Path | None, max_frames: int = 50):
     """(image, heads) pairs: the eval split of a label file, a folder, or frames of a video."""
-    from . import io
-    from .data.boxes import read_json
+    from .. import io
+    from ..data.boxes import read_json
 
     if labels is not None:
         records, _ = read_json(labels)

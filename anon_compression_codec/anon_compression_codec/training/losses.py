@@ -4,7 +4,8 @@
 
 R is, per image, the mean over its boxes of the MSE inside each box; R_inv uses 1 - MSE (inputs in
 [0, 1]); images without boxes add 0 but count in the batch mean. Unlike the reference, boxes are
-clipped to the image and zero-area boxes are dropped, so the result is never NaN.
+covered (floor start, ceil end: geometry.py), clipped to the image, and zero-area boxes are dropped,
+so the result is never NaN.
 """
 
 from __future__ import annotations
@@ -14,15 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-
-def _clip_boxes(boxes: Tensor, height: int, width: int) -> Tensor:
-    """(K, 4) float pixel corners -> (K, 4) int corners inside the image (x0 < x1, y0 < y1 not guaranteed)."""
-    b = boxes.reshape(-1, 4).float()
-    x0 = b[:, 0].floor().clamp(0, width)
-    y0 = b[:, 1].floor().clamp(0, height)
-    x1 = b[:, 2].ceil().clamp(0, width)
-    y1 = b[:, 3].ceil().clamp(0, height)
-    return torch.stack([x0, y0, x1, y1], 1).long()
+from ..geometry import cover_tensor
 
 
 def region_loss(x: Tensor, x_hat: Tensor, boxes: Sequence[Tensor], invert: bool = False) -> Tensor:
@@ -31,7 +24,7 @@ def region_loss(x: Tensor, x_hat: Tensor, boxes: Sequence[Tensor], invert: bool 
     total = x.new_zeros(())
     for i in range(batch):
         terms = []
-        for x0, y0, x1, y1 in _clip_boxes(torch.as_tensor(boxes[i]), height, width).tolist():
+        for x0, y0, x1, y1 in cover_tensor(torch.as_tensor(boxes[i]).reshape(-1, 4), width, height).tolist():
             if x1 > x0 and y1 > y0:
                 mse = torch.mean((x_hat[i, :, y0:y1, x0:x1] - x[i, :, y0:y1, x0:x1]) ** 2)
                 terms.append(1 - mse if invert else mse)
@@ -46,7 +39,7 @@ def region_loss_padded(x: Tensor, x_hat: Tensor, boxes: Tensor, valid: Tensor, i
     batch, _, height, width = x.shape
     err = ((x_hat - x) ** 2).mean(1)  # (B, H, W)
     integral = torch.nn.functional.pad(err.cumsum(1).cumsum(2), (1, 0, 1, 0))  # (B, H+1, W+1)
-    b = _clip_boxes(boxes, height, width).reshape(batch, -1, 4)
+    b = cover_tensor(boxes, width, height).reshape(batch, -1, 4)
     x0, y0, x1, y1 = b.unbind(-1)
     area = ((x1 - x0) * (y1 - y0)).float()
     ok = valid & (x1 > x0) & (y1 > y0)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..geometry import cover
+
 
 def mosaic(image: np.ndarray, boxes, cell_fraction: float = 1 / 6, min_cell: int = 5) -> np.ndarray:
     """Soft elliptical mosaic over each integer box (x0, y0, x1, y1), in place; returns image.
@@ -30,6 +32,4 @@ def mosaic(image: np.ndarray, boxes, cell_fraction: float = 1 / 6, min_cell: int
 
 def blur(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """A copy of the image with every (N, >=4) box mosaicked."""
-    from .guard import int_boxes
-
-    return mosaic(image.copy(), int_boxes(boxes, image.shape[1], image.shape[0]))
+    return mosaic(image.copy(), cover(boxes, image.shape[1], image.shape[0]))

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..geometry import cover
 from .metrics import bpp
 
 
@@ -76,14 +77,12 @@ def roi_jpeg(
     """ROI-JPEG in the spirit of depth/saliency-guided JPEG: one standard JPEG whose effective quality
     varies by region. The background is low-passed (few DCT coefficients left, few bytes), person
     boxes keep their detail, face boxes are mosaicked; any JPEG decoder reads the result."""
-    from .anonymize import blur
+    from ..privacy.anonymize import blur
 
     h, w = image.shape[:2]
     keep = np.zeros((h, w), np.float32)
-    for x0, y0, x1, y1 in np.asarray(persons, np.float64).reshape(-1, np.asarray(persons).shape[-1] if len(persons) else 4)[
-        :, :4
-    ]:
-        keep[max(0, int(y0)) : int(np.ceil(y1)), max(0, int(x0)) : int(np.ceil(x1))] = 1.0
+    for x0, y0, x1, y1 in cover(persons, w, h):
+        keep[y0:y1, x0:x1] = 1.0
     keep = cv2.GaussianBlur(keep, (0, 0), 4)[..., None]  # soft edges: no blocking seam at the box border
     low = cv2.GaussianBlur(image, (0, 0), background_sigma)
     mixed = (keep * image + (1 - keep) * low).round().astype(np.uint8)

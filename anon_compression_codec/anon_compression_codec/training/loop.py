@@ -18,12 +18,12 @@ import yaml
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from .data.boxes import read_json
-from .data.dataset import FaceBank, TrainingSet, collate
-from .data.offline import lfw_faces
-from .errors import InputError
+from ..data.boxes import read_json
+from ..data.offline import lfw_faces
+from ..errors import InputError
+from ..model import CDF_BUFFERS, AnonAutoencoder, load_weights, save_weights
 from .losses import RoiRateDistortionLoss
-from .model import CDF_BUFFERS, AnonAutoencoder, load_weights, save_weights
+from .samples import FaceBank, TrainingSet, collate
 
 
 @dataclass

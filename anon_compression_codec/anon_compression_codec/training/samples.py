@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .boxes import Record
+from ..data.boxes import Record
+from ..geometry import cover
 
 
 def _jitter(img: np.ndarray, rng: np.random.Generator, strength: float = 0.2) -> np.ndarray:
@@ -38,10 +39,8 @@ class FaceBank:
             if rec.split != "train" or not rec.heads:
                 continue
             img = cv2.imread(str(root / rec.file))
-            for x0, y0, x1, y1 in rec.heads:
-                crop = img[int(y0) : int(np.ceil(y1)), int(x0) : int(np.ceil(x1))]
-                if crop.size:
-                    faces.append(crop.copy())
+            for x0, y0, x1, y1 in cover(rec.heads, img.shape[1], img.shape[0]):
+                faces.append(img[y0:y1, x0:x1].copy())
         return cls(faces)
 
     def paste(self, img: np.ndarray, rng: np.random.Generator, max_side: int) -> list[float] | None:

@@ -1,0 +1,32 @@
+"""The privacy guard: detected regions never enter the bitstream.
+
+A latent at position i is computed from input pixels within `geometry.analysis_radius` of `stride * i`
+(5x5 stride-2 convolutions, GDN acting per position). Every latent whose receptive field touches a
+guarded box is replaced by its channel's most probable value (costing almost no bits), so nothing
+decoded anywhere depends on the pixels inside the box. The pixel boxes travel in the bitstream; the
+decoder recomputes the same latent rectangles, refuses a frame whose latents there are not the fill
+value (a frame that lies about the guard), and paints a soft mosaic over each box (`anonymize.mosaic`) so that the
+blanked region reads as deliberate anonymization.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import CorruptPayloadError
+
+__all__ = ["apply", "verify"]
+
+
+def apply(idx: np.ndarray, rects, fill: np.ndarray, lw: int) -> None:
+    """Set the (C, H*W) symbol indices inside the rectangles to the per-channel fill index (in place)."""
+    grid = idx.reshape(idx.shape[0], -1, lw)
+    for y0, x0, y1, x1 in rects:
+        grid[:, y0:y1, x0:x1] = fill[:, None, None]
+
+
+def verify(idx: np.ndarray, rects, fill: np.ndarray, lw: int) -> None:
+    grid = idx.reshape(idx.shape[0], -1, lw)
+    for y0, x0, y1, x1 in rects:
+        if not np.all(grid[:, y0:y1, x0:x1] == fill[:, None, None]):
+            raise CorruptPayloadError("frame claims guarded regions whose latents carry content")
