@@ -67,3 +67,45 @@ def test_gradients_flow_through_the_padded_path():
     region_loss_padded(x, x_hat, *pad_boxes([torch.tensor([[1, 1, 5, 5]])]), invert=True).backward()
     assert x_hat.grad[0, :, 1:5, 1:5].abs().sum() > 0
     assert x_hat.grad[0, :, 6:, 6:].abs().sum() == 0
+
+
+def test_lowpass_heads_changes_only_the_heads_and_flattens_them():
+    from anon_compression_codec.training.losses import lowpass_heads
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 40, 40)
+    heads = [torch.tensor([[4.5, 6.0, 28.2, 30.0]]), torch.zeros(0, 4)]
+    out = lowpass_heads(x, heads, cells=4)
+    inside = torch.zeros(40, 40, dtype=torch.bool)
+    inside[6:30, 4:29] = True  # covered: floor 4.5 -> 4, ceil 28.2 -> 29
+    assert torch.equal(out[0][:, ~inside], x[0][:, ~inside]) and torch.equal(out[1], x[1])
+    # Noise inside the head is gone: neighbouring pixels differ far less than in the input.
+    def roughness(t):
+        return (t[:, 6:30, 5:29] - t[:, 6:30, 4:28]).abs().mean()
+
+    assert roughness(out[0]) < 0.2 * roughness(x[0])
+    assert torch.allclose(out[0][:, 6:30, 4:29].mean(), x[0][:, 6:30, 4:29].mean(), atol=0.02)
+
+
+def test_lowpass_head_term_is_bounded_and_rewards_no_error():
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 32, 32)
+    heads, bodies = [torch.tensor([[8.0, 8.0, 24.0, 24.0]])], [torch.zeros(0, 4)]
+    lk = {"y": torch.full((1, 4, 2, 2), 0.5)}
+    loss = RoiRateDistortionLoss(head="lowpass", rate=0.0)
+    from anon_compression_codec.training.losses import lowpass_heads
+
+    perfect = loss({"x_hat": lowpass_heads(x, heads), "likelihoods": lk}, x, heads, bodies)
+    assert float(perfect["loss"]) == pytest.approx(0.0, abs=1e-7)
+    # Reproducing the face exactly costs; so does painting it over with saturated colour.
+    original = loss({"x_hat": x.clone(), "likelihoods": lk}, x, heads, bodies)
+    blob = x.clone()
+    blob[:, :, 8:24, 8:24] = torch.tensor([1.0, 0.0, 1.0])[:, None, None]
+    painted = loss({"x_hat": blob, "likelihoods": lk}, x, heads, bodies)
+    assert 0 < float(original["head"]) < float(painted["head"])
+    # The paper's inverted term rewards exactly that blob.
+    inverted = RoiRateDistortionLoss(head="inverted", rate=0.0)
+    assert float(inverted({"x_hat": blob, "likelihoods": lk}, x, heads, bodies)["head"]) < float(
+        inverted({"x_hat": x.clone(), "likelihoods": lk}, x, heads, bodies)["head"])
+    with pytest.raises(ValueError, match="head term"):
+        RoiRateDistortionLoss(head="maximal")

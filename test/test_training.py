@@ -144,3 +144,96 @@ def test_shipped_presets_load_and_roundtrip():
         assert (presets.PRESET_DIR / f"{name}.md").is_file(), f"{name} has no model card"
         assert Decoder(name)(Encoder(name)(img)).shape == img.shape
     assert Encoder().model_id == Encoder(presets.DEFAULT_PRESET).model_id
+
+
+@pytest.fixture(scope="module")
+def tiny_pool(tmp_path_factory) -> Path:
+    """A photo pool in the format `anon-codec data pool` writes: two train photos, one held out."""
+    from anon_compression_codec.data.pool import Photo
+
+    root = tmp_path_factory.mktemp("pool")
+    (root / "images").mkdir()
+    rng = np.random.default_rng(3)
+    photos = []
+    for name, split in (("a", "train"), ("b", "train"), ("held", "eval")):
+        img = cv2.GaussianBlur(rng.integers(0, 256, (100, 140, 3), dtype=np.uint8), (0, 0), 2)
+        cv2.imwrite(str(root / f"images/{name}.png"), img)
+        photos.append(Photo(f"images/{name}.png", name, "test", name, "test", split, 140, 100).__dict__)
+    (root / "pool.json").write_text(json.dumps({"photos": photos}))
+    return root
+
+
+def test_pool_splits_and_sources():
+    from anon_compression_codec.data import pool
+
+    names = [s.name for s in pool.SOURCES]
+    assert len(names) == len(set(names))
+    held = {s.path for s in pool.SOURCES if s.split == "eval"}
+    assert held and not held & {s.path for s in pool.SOURCES if s.split == "train"}
+    assert all(s.licence for s in pool.SOURCES)
+
+
+def test_pool_read_keeps_held_out_photos_apart(tiny_pool, tmp_path):
+    from anon_compression_codec.data import pool
+    from anon_compression_codec.errors import InputError
+
+    assert [p.name for p in pool.read(tiny_pool, "train")] == ["a.png", "b.png"]
+    assert [p.name for p in pool.read(tiny_pool, "eval")] == ["held.png"]
+    with pytest.raises(InputError, match="anon-codec data pool"):
+        pool.read(tmp_path)
+
+
+def test_samples_mix_photos_without_boxes(tiny_data, tiny_pool):
+    from anon_compression_codec.data import pool
+    from anon_compression_codec.training.samples import TrainingSet
+
+    records, _ = read_json(tiny_data / "labels.json")
+    only_photos = TrainingSet(records, tiny_data, 32, None, 0, photos=pool.read(tiny_pool), photo_share=1.0)
+    only_frames = TrainingSet(records, tiny_data, 32, None, 0)
+    for i in range(10):
+        x, heads, bodies = only_photos[i]
+        assert x.shape == (3, 32, 32) and len(heads) == 0 and len(bodies) == 0
+    assert sum(len(only_frames[i][2]) for i in range(10)) > 0  # labelled frames bring their boxes
+    with pytest.raises(ValueError, match="photos"):
+        TrainingSet(records, tiny_data, 32, photo_share=0.5)
+
+
+def test_cosine_schedule_with_warmup():
+    cfg = Config(lr=1e-3, lr_min=1e-5, lr_schedule="cosine", warmup=10, steps=110)
+    assert cfg.lr_at(0) == pytest.approx(1e-4)
+    assert cfg.lr_at(9) == pytest.approx(1e-3)
+    assert cfg.lr_at(10) == pytest.approx(1e-3)
+    assert cfg.lr_at(60) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert cfg.lr_at(110) == pytest.approx(1e-5)
+    assert Config(lr=1e-3).lr_at(5000) == 1e-3
+
+
+def test_bad_head_term_or_schedule_is_refused(tmp_path):
+    from anon_compression_codec.errors import InputError
+
+    for bad in ({"head": "maximal"}, {"lr_schedule": "step"}):
+        (tmp_path / "c.yaml").write_text(yaml.safe_dump(bad))
+        with pytest.raises(InputError, match="head must be one of"):
+            Config.load(tmp_path / "c.yaml")
+
+
+def test_asymmetric_lowpass_training_with_photos_evaluates_and_exports(tiny_data, tiny_pool, tmp_path):
+    cfg = _config(tiny_data, tmp_path / "run", 12)
+    cfg.S, cfg.head, cfg.pool, cfg.photo_share, cfg.eval_every = 12, "lowpass", str(tiny_pool), 0.5, 6
+    cfg.lr_schedule, cfg.warmup = "cosine", 2
+    ckpt = train(cfg, progress=False)
+    with open(tmp_path / "run" / "eval.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [6, 12] and all(float(r["bpp"]) > 0 and float(r["psnr"]) > 5 for r in rows)
+    export(ckpt, tmp_path / "w.pt")
+    loaded = load_weights(tmp_path / "w.pt")
+    assert (loaded.model.N, loaded.model.M, loaded.model.S, loaded.model.name) == (8, 0, 12, "8-0-12")
+    assert loaded.metadata["config"]["head"] == "lowpass"
+    # A wider synthesis can start from a symmetric model: the analysis and the prior carry over.
+    sym = export(train(_config(tiny_data, tmp_path / "sym", 2), progress=False), tmp_path / "sym.pt")
+    assert sym != loaded.model_id
+    cfg2 = _config(tiny_data, tmp_path / "init", 1)
+    cfg2.S, cfg2.init = 12, str(tmp_path / "sym.pt")
+    start = load_weights(tmp_path / "sym.pt").model.g_a[0].weight
+    export(train(cfg2, progress=False), tmp_path / "init.pt")
+    assert not torch.equal(load_weights(tmp_path / "init.pt").model.g_a[0].weight, torch.zeros_like(start))

@@ -197,7 +197,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from .evaluation import bench
-    from .evaluation.scoring import load_eval_images
+    from .evaluation.scoring import load_eval_images, load_pool_images
 
     if args.quick:
         images = [(img, None) for img in bench.quick_images()]
@@ -205,10 +205,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
         images = load_eval_images(None, args.images, args.video, args.max_frames)
     else:
         images = load_eval_images(args.labels, None, None)
+        if (args.pool / "pool.json").is_file():
+            images += load_pool_images(args.pool)
     out = args.out or Path("bench/results") / dt.date.today().isoformat()
     results = bench.run(images, out, quick=args.quick, threads=args.threads, repeats=args.repeats, ours=args.weights)
     print(bench.markdown(results))
     print(f"written: {out}/results.json, results.md and plots")
+    return 0
+
+
+def cmd_data_pool(args: argparse.Namespace) -> int:
+    from .data import pool
+
+    photos = pool.build(args.out, args.cache or pool.DEFAULT_CACHE)
+    held = sum(p.split == "eval" for p in photos)
+    print(f"{len(photos)} photos ({held} held out for evaluation) -> {args.out}/pool.json")
     return 0
 
 
@@ -267,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     off.add_argument("--relabel", action="store_true", help="run the detectors even if labels.json exists")
     off.set_defaults(func=cmd_data_offline)
 
+    pool = data_sub.add_parser("pool", help="natural photographs from Debian packages and Python wheels (offline)")
+    pool.add_argument("--out", type=Path, default=Path("data/pool"))
+    pool.add_argument("--cache", type=Path, default=None, help="where .deb files are downloaded and unpacked")
+    pool.set_defaults(func=cmd_data_pool)
     ch = data_sub.add_parser("crowdhuman", help="CrowdHuman .odgt -> our JSON box file (hbox heads, vbox bodies)")
     ch.add_argument("odgt", type=Path)
     ch.add_argument("out", type=Path)
@@ -287,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     be = sub.add_parser("bench", help="rate, privacy, utility and speed of every codec setting, with plots")
     be.add_argument("--quick", action="store_true", help="two small images and few settings: under a minute or two")
     be.add_argument("--labels", type=Path, default=Path("data/offline/labels.json"), help="use this box file's eval split")
+    be.add_argument("--pool", type=Path, default=Path("data/pool"), help="add this photo pool's held-out photos (if built)")
     be.add_argument("--images", type=Path)
     be.add_argument("--video", type=Path)
     be.add_argument("--max-frames", type=int, default=30)

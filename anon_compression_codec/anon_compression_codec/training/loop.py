@@ -1,18 +1,24 @@
 """ROI-loss training: `anon-codec train --config CONFIG.yaml [--resume]`.
 
 Writes to the run folder: last.ckpt (model, optimisers, step; every `checkpoint_every` steps and at
-the end), log.csv and TensorBoard events. `anon-codec export RUN/last.ckpt OUT.pt` makes a shipped
-weight file (fp16) that records the config and the step count.
+the end), log.csv, eval.csv (bpp and PSNR of the held-out images every `eval_every` steps, with
+the latent rounded as the codec rounds it) and TensorBoard events. The learning rate follows
+`lr_schedule` as a function of the step alone, so a resumed run continues the same curve.
+`anon-codec export RUN/last.ckpt OUT.pt` makes a shipped weight file (fp16) that records the config
+and the step count.
 """
 
 from __future__ import annotations
 
 import copy
 import csv
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import cv2
+import numpy as np
 import torch
 import yaml
 from torch.utils.data import DataLoader
@@ -20,9 +26,10 @@ from tqdm import tqdm
 
 from ..data.boxes import read_json
 from ..data.offline import lfw_faces
+from ..data.pool import read as pool_read
 from ..errors import InputError
 from ..model import CDF_BUFFERS, AnonAutoencoder, load_weights, save_weights
-from .losses import RoiRateDistortionLoss
+from .losses import HEAD_TERMS, RoiRateDistortionLoss
 from .samples import FaceBank, TrainingSet, collate
 
 
@@ -30,6 +37,7 @@ from .samples import FaceBank, TrainingSet, collate
 class Config:
     N: int = 64
     M: int = 2
+    S: int = 0  # synthesis width; 0 = N (the reference's symmetric model)
     labels: str = "data/offline/labels.json"
     root: str = ""  # images are relative to this; empty = the labels file's folder
     crop: int = 192
@@ -40,7 +48,16 @@ class Config:
     hbox: float = 0.6
     vbox: float = 1.0
     rate: float = 0.04
+    head: str = "inverted"  # the paper's inverted head MSE, or "lowpass" (bounded, see losses.py)
+    head_cells: int = 4
+    pool: str = ""  # a photo pool folder (anon-codec data pool); its train split joins the samples
+    photo_share: float = 0.0
     lr: float = 1e-4
+    lr_schedule: str = "constant"  # or "cosine": from lr down to lr_min over the steps, after warmup
+    lr_min: float = 1e-5
+    warmup: int = 0
+    eval_every: int = 0  # 0 = no periodic evaluation
+    eval_side: int = 640
     aux_lr: float = 1e-3
     steps: int = 20000
     clip: float = 1.0
@@ -61,33 +78,88 @@ class Config:
         unknown = set(raw) - {f for f in cls.__dataclass_fields__}
         if unknown:
             raise InputError(f"{path}: unknown config keys {sorted(unknown)}")
-        return cls(**raw)
+        cfg = cls(**raw)
+        if cfg.head not in HEAD_TERMS or cfg.lr_schedule not in ("constant", "cosine"):
+            raise InputError(f"{path}: head must be one of {HEAD_TERMS}, lr_schedule constant or cosine")
+        return cfg
+
+    def lr_at(self, step: int) -> float:
+        if step < self.warmup:
+            return self.lr * (step + 1) / self.warmup
+        if self.lr_schedule == "constant":
+            return self.lr
+        t = min(1.0, (step - self.warmup) / max(1, self.steps - self.warmup))
+        return self.lr_min + 0.5 * (self.lr - self.lr_min) * (1 + math.cos(math.pi * t))
+
+
+def _init_from(model: AnonAutoencoder, path: str) -> None:
+    """Start from a weight file: every tensor whose name and shape fit (a wider synthesis starts
+    fresh); the CDF tables are rebuilt at export, so they are not carried over."""
+    own = model.state_dict()
+    state = {k: v for k, v in load_weights(path).model.state_dict().items()
+             if k.split(".")[-1] not in CDF_BUFFERS and k in own and own[k].shape == v.shape}  # fmt: skip
+    model.load_state_dict(state, strict=False)
+
+
+def _eval_images(cfg: Config) -> list[torch.Tensor]:
+    """The held-out images (pool eval split, labelled eval split), longer side at most eval_side,
+    cropped to a multiple of 64 (the largest stride in use)."""
+    paths = [Path(p) for p in (pool_read(cfg.pool, "eval") if cfg.pool else [])]
+    records, _ = read_json(cfg.labels)
+    root = Path(cfg.root) if cfg.root else Path(cfg.labels).parent
+    paths += [root / r.file for r in records if r.split == "eval"]
+    out = []
+    for path in paths:
+        img = cv2.imread(str(path))
+        if img is None:
+            continue
+        scale = min(1.0, cfg.eval_side / max(img.shape[:2]))
+        img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img
+        h, w = img.shape[0] // 64 * 64, img.shape[1] // 64 * 64
+        out.append(torch.from_numpy(np.ascontiguousarray(img[:h, :w, ::-1])).permute(2, 0, 1).float()[None] / 255)
+    return out
+
+
+@torch.no_grad()
+def evaluate_step(model: AnonAutoencoder, images: list[torch.Tensor]) -> dict[str, float]:
+    """Mean bpp (from the likelihoods of the rounded latent) and PSNR over the images."""
+    model.eval()
+    bits, pixels, psnrs = 0.0, 0, []
+    for x in images:
+        out = model(x)
+        bits += float(sum(-torch.log2(lk).sum() for lk in out["likelihoods"].values()))
+        pixels += x.shape[2] * x.shape[3]
+        mse = float(torch.mean((out["x_hat"].clamp(0, 1) - x) ** 2))
+        psnrs.append(10 * math.log10(1 / max(mse, 1e-10)))
+    model.train()
+    return {"bpp": bits / max(pixels, 1), "psnr": sum(psnrs) / max(len(psnrs), 1)}
 
 
 def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    out = Path(cfg.out)
+    out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "last.ckpt"
 
     records, _ = read_json(cfg.labels)
     root = Path(cfg.root) if cfg.root else Path(cfg.labels).parent
     bank = FaceBank.from_records(records, root, lfw_faces() if cfg.lfw_faces else [])
-    dataset = TrainingSet(records, root, cfg.crop, bank, cfg.paste_faces, cfg.seed)
+    photos = pool_read(cfg.pool, "train") if cfg.pool else []
+    dataset = TrainingSet(records, root, cfg.crop, bank, cfg.paste_faces, cfg.seed, photos=photos, photo_share=cfg.photo_share)
+    eval_images = _eval_images(cfg) if cfg.eval_every else []
 
-    model = AnonAutoencoder(cfg.N, cfg.M)
-    if cfg.init:  # the CDF tables are rebuilt at export, so they are not carried over
-        state = {k: v for k, v in load_weights(cfg.init).model.state_dict().items() if k.split(".")[-1] not in CDF_BUFFERS}
-        model.load_state_dict(state, strict=False)
+    model = AnonAutoencoder(cfg.N, cfg.M, cfg.S or None)
+    if cfg.init:
+        _init_from(model, cfg.init)
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
     opt = torch.optim.Adam(main_params, lr=cfg.lr)
     aux_opt = torch.optim.Adam(aux_params, lr=cfg.aux_lr)
-    criterion = RoiRateDistortionLoss(cfg.bg, cfg.hbox, cfg.vbox, cfg.rate)
+    criterion = RoiRateDistortionLoss(cfg.bg, cfg.hbox, cfg.vbox, cfg.rate, cfg.head, cfg.head_cells)
     step = 0
     if resume and ckpt_path.is_file():
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"], strict=False)
         opt.load_state_dict(state["opt"])
         aux_opt.load_state_dict(state["aux_opt"])
@@ -109,9 +181,16 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, desc="train", disable=not progress, mininterval=2.0)
     t0 = time.perf_counter()
+    eval_new = not (out / "eval.csv").is_file() or not resume
+    eval_file = open(out / "eval.csv", "w" if eval_new else "a", newline="")  # noqa: SIM115
+    eval_log = csv.writer(eval_file)
+    if eval_new:
+        eval_log.writerow(["step", "bpp", "psnr", "lr"])
     for x, heads, bodies in loader:
         if step >= cfg.steps:
             break
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr_at(step)
         terms = criterion(model(x), x, heads, bodies)
         opt.zero_grad()
         terms["loss"].backward()
@@ -132,9 +211,16 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
             log_file.flush()
             for k, v in values.items():
                 writer.add_scalar(f"train/{k}", v, step)
+        if eval_images and (step % cfg.eval_every == 0 or step == cfg.steps):
+            figures = evaluate_step(model, eval_images)
+            eval_log.writerow([step, f"{figures['bpp']:.4f}", f"{figures['psnr']:.3f}", f"{cfg.lr_at(step):.2e}"])
+            eval_file.flush()
+            for k, v in figures.items():
+                writer.add_scalar(f"eval/{k}", v, step)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             _checkpoint(ckpt_path, model, opt, aux_opt, step, cfg)
     bar.close()
+    eval_file.close()
     log_file.close()
     writer.close()
     return ckpt_path
@@ -149,8 +235,8 @@ def _checkpoint(path: Path, model, opt, aux_opt, step: int, cfg: Config) -> None
 
 def export(ckpt: str | Path, out: str | Path, half: bool = True, metadata: dict | None = None) -> bytes:
     """A training checkpoint -> our weight format, with the config and step count in its metadata."""
-    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
     cfg = state["config"]
-    model = AnonAutoencoder(cfg["N"], cfg["M"])
+    model = AnonAutoencoder(cfg["N"], cfg["M"], cfg.get("S") or None)
     model.load_state_dict(copy.deepcopy(state["model"]), strict=False)
     return save_weights(model, out, half=half, metadata={"config": cfg, "steps": state["step"], **(metadata or {})})

@@ -68,30 +68,55 @@ class FaceBank:
 
 
 class TrainingSet(Dataset):
+    """Labelled frames (heads and bodies) and, with `photos`, a `photo_share` of samples cut from
+    natural photographs (no boxes but pasted faces) at random scales: far more variety of texture
+    and colour than video frames."""
+
     def __init__(self, records: list[Record], root: str | Path, crop: int = 256, faces: FaceBank | None = None,
-                 paste_faces: int = 2, seed: int = 0, length: int = 10**9) -> None:  # fmt: skip
+                 paste_faces: int = 2, seed: int = 0, length: int = 10**9, photos: list[Path] = (),
+                 photo_share: float = 0.0) -> None:  # fmt: skip
         self.records = [r for r in records if r.split == "train"]
         if not self.records:
             raise ValueError("no training images (split 'train') in the box file")
+        if photo_share and not photos:
+            raise ValueError("photo_share > 0 needs photos (build the pool: anon-codec data pool)")
         self.root, self.crop, self.faces, self.paste_faces = Path(root), crop, faces, paste_faces
         self.seed, self.length = seed, length
+        self.photos, self.photo_share = [Path(p) for p in photos], photo_share
         self._cache: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return self.length
 
-    def _image(self, rec: Record) -> np.ndarray:
-        if rec.file not in self._cache:
-            img = cv2.imread(str(self.root / rec.file))
+    def _read(self, path: Path) -> np.ndarray:
+        key = str(path)
+        if key not in self._cache:
+            img = cv2.imread(key)
             if img is None:
-                raise FileNotFoundError(self.root / rec.file)
-            self._cache[rec.file] = img
-        return self._cache[rec.file]
+                raise FileNotFoundError(path)
+            self._cache[key] = img
+        return self._cache[key]
+
+    def _photo_crop(self, rng: np.random.Generator) -> np.ndarray:
+        """A square window of a photo, its side between the crop size and the photo's shorter side
+        (log-uniform), area-resized to the crop."""
+        img = self._read(self.photos[rng.integers(len(self.photos))])
+        h, w = img.shape[:2]
+        side = int(round(np.exp(rng.uniform(np.log(self.crop), np.log(max(self.crop, min(h, w)))))))
+        side = min(side, h, w)
+        y0, x0 = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        window = img[y0 : y0 + side, x0 : x0 + side]
+        return cv2.resize(window, (self.crop, self.crop), interpolation=cv2.INTER_AREA) if side != self.crop else window.copy()
 
     def __getitem__(self, index: int):
         rng = np.random.default_rng([self.seed, index])
+        if self.photos and rng.random() < self.photo_share:
+            img = self._photo_crop(rng)
+            if rng.random() < 0.5:
+                img = img[:, ::-1].copy()
+            return self._finish(_jitter(img, rng, 0.1), np.zeros((0, 4), np.float32), np.zeros((0, 4), np.float32), rng)
         rec = self.records[rng.integers(len(self.records))]
-        img = self._image(rec)
+        img = self._read(self.root / rec.file)
         heads, bodies = np.asarray(rec.heads, np.float32).reshape(-1, 4), np.asarray(rec.bodies, np.float32).reshape(-1, 4)
         # Zoom between "the crop spans the shorter side" and 2.5x that (at least native size).
         h, w = img.shape[:2]
@@ -109,7 +134,10 @@ class TrainingSet(Dataset):
             img = img[:, ::-1].copy()
             heads = np.column_stack([self.crop - heads[:, 2], heads[:, 1], self.crop - heads[:, 0], heads[:, 3]])
             bodies = np.column_stack([self.crop - bodies[:, 2], bodies[:, 1], self.crop - bodies[:, 0], bodies[:, 3]])
-        img = _jitter(img, rng)
+        return self._finish(_jitter(img, rng), heads, bodies, rng)
+
+    def _finish(self, img: np.ndarray, heads: np.ndarray, bodies: np.ndarray, rng: np.random.Generator):
+        """Paste faces, keep the boxes inside the crop, BGR uint8 -> RGB float tensor."""
         pasted = []
         if self.faces is not None:
             for _ in range(int(rng.integers(0, self.paste_faces + 1))):
