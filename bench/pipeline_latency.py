@@ -24,7 +24,8 @@ def measure(rate: float, seconds: float, weights: str, video: str, guard: bool, 
     tmp = Path(tempfile.mkdtemp())
     overrides = {
         "capture": {"ros__parameters": {"sources": [video], "loop": True, "rate_hz": rate}},
-        "encoder": {"ros__parameters": {"weights": weights, "max_side": 640, "guard": guard, "input_reliability": reliability}},
+        "encoder": {"ros__parameters": {"weights": weights, "max_side": 640, "guard": guard, "input_reliability": reliability,
+                                         "camera": ""}},
         "decoder": {"ros__parameters": {"weights": weights}},
     }
     (tmp / "p.yaml").write_text(yaml.safe_dump(overrides))

@@ -1,4 +1,5 @@
-"""`ros2 launch anon_compression_nodes robot.launch.py`: the robot pipeline (capture + encoder),
+"""`ros2 launch anon_compression_nodes robot.launch.py`: the robot pipeline (the encoder reading the
+camera in-process; see capture.launch.py for the raw-topic options),
 optionally with the base-station side (decoder + detector, rviz) on the same machine.
 Composes capture.launch.py and detection.launch.py; every argument is passed through."""
 
@@ -13,7 +14,11 @@ from launch import LaunchDescription
 
 ARGS = {
     "params_file": "Parameter YAML for all nodes; empty = the installed config/anon_compression.yaml.",
-    "sources": "Comma-separated camera sources: indices, /dev/video* paths or globs, or video files.",
+    "sources": "Comma-separated camera sources: indices, /dev/video* paths or globs, or video files. Without "
+    "use_capture the encoder reads the first one in-process (no raw frames on DDS).",
+    "image_topic": "Subscribe the encoder to this raw sensor_msgs/Image topic (an existing camera driver) instead "
+    "of reading the camera in-process.",
+    "use_capture": "true: start the capture node, which publishes raw frames on DDS, and encode from its topic.",
     "rate_hz": "Capture rate per camera in Hz.",
     "loop": "Loop video files (true/false).",
     "weights": "Codec preset name or weight file.",

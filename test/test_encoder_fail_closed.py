@@ -17,7 +17,7 @@ def test_encoder_with_a_broken_guard_config_publishes_nothing_and_says_why(tmp_p
     """Fails closed: a guard_config that cannot be read leaves the encoder without a codec, not
     with default settings or without the guard; it reports why, drops frames and stays up."""
     (tmp_path / "guard.yaml").write_text("detectors: [no_such_detector]\n")
-    overrides = {"encoder": {"ros__parameters": {"weights": weights, "guard_config": str(tmp_path / "guard.yaml")}}}
+    overrides = {"encoder": {"ros__parameters": {"weights": weights, "guard_config": str(tmp_path / "guard.yaml"), "camera": ""}}}
     (tmp_path / "o.yaml").write_text(yaml.safe_dump(overrides))
     rclpy.init()
     node = rclpy.create_node("broken_guard_probe")

@@ -43,11 +43,10 @@ def test_every_argument_is_documented(name):
         assert len(desc) > 10, f"{name}: argument {arg} has no description"
 
 
-@pytest.mark.parametrize("name, specs", [("capture.launch.py", graph.ROBOT_SIDE), ("detection.launch.py", graph.BASE_SIDE)])
+@pytest.mark.parametrize("name, specs", [("capture.launch.py", graph.RAW_ROBOT_SIDE), ("detection.launch.py", graph.BASE_SIDE)])
 def test_node_launchers_take_their_nodes_from_the_graph(name, specs):
     source = LAUNCH[name].read_text()
-    attr = "ROBOT_SIDE" if specs is graph.ROBOT_SIDE else "BASE_SIDE"
-    assert f"graph.{attr}" in source
+    assert "robot_nodes" in source if specs is graph.RAW_ROBOT_SIDE else "graph.BASE_SIDE" in source
     # Every override argument that applies to these nodes is declared by the launch file.
     declared = _declared_args(LAUNCH[name])
     for arg, (names, _, _) in launch_nodes.OVERRIDES.items():
@@ -65,16 +64,29 @@ def test_robot_launch_composes_the_others_and_passes_every_argument():
         assert not missing, f"robot.launch.py lacks {missing} of {other}"
 
 
+def test_robot_side_reads_the_camera_in_process_unless_told_otherwise():
+    specs, params, remaps = launch_nodes.robot_side({"sources": "/dev/video2,/dev/video3"})
+    assert specs == (graph.ENCODER,) and params == {"encoder": {"camera": "/dev/video2"}} and remaps == {}
+    assert launch_nodes.robot_side({}) == ((graph.ENCODER,), {}, {})  # the params file's camera
+    specs, params, remaps = launch_nodes.robot_side({"image_topic": "/driver/image_raw", "use_capture": "true"})
+    assert specs == (graph.ENCODER,) and params == {"encoder": {"camera": ""}}
+    assert remaps == {"encoder": {"image": "/driver/image_raw"}}
+    specs, params, _ = launch_nodes.robot_side({"use_capture": "true", "sources": "0"})
+    assert specs == graph.RAW_ROBOT_SIDE and params == {"encoder": {"camera": ""}}
+
+
 def test_executables_exist_for_every_node_of_the_graph():
     setup = (REPO / "anon_compression_nodes" / "setup.py").read_text()
-    for spec in graph.PIPELINE:
+    for spec in graph.RAW_PIPELINE:
         assert f'"{spec.executable} = ' in setup or f'f"{spec.executable} = ' in setup
         assert importlib.util.find_spec(f"anon_compression_nodes.{spec.executable}_node") is not None
 
 
 def test_params_file_keys_are_the_graph_nodes():
     params = yaml.safe_load((REPO / graph.PARAMS_FILE).read_text())
-    assert set(params) == {spec.name for spec in graph.PIPELINE}
+    assert set(params) == {spec.name for spec in graph.RAW_PIPELINE}
+    assert params["encoder"]["ros__parameters"]["camera"], "the robot default reads the camera in-process"
+    assert params["decoder"]["ros__parameters"]["require_guard"] is True
     assert all(set(v) == {"ros__parameters"} for v in params.values())
 
 
@@ -138,5 +150,5 @@ def test_readme_names_the_graph():
     readme = (REPO / "README.md").read_text()
     for topic in (graph.RAW, graph.COMPRESSED, graph.DECODED, graph.DETECTIONS, graph.ANNOTATED):
         assert topic in readme, f"README does not show topic {topic}"
-    for spec in graph.PIPELINE:
+    for spec in graph.RAW_PIPELINE:
         assert f"**{spec.name}**" in readme, f"README does not describe node {spec.name}"

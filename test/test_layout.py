@@ -114,8 +114,9 @@ def _pinned_image() -> np.ndarray:
 
 
 def test_bitstream_is_byte_identical_to_before_the_layout_change():
-    """Hashes recorded with the code before the files moved (commit 86a0b6f), `privacy` preset."""
-    enc = Encoder("privacy", guard=False)
+    """Hashes recorded with the code before the files moved (commit 86a0b6f), `paper` preset (then
+    named `privacy`, same file)."""
+    enc = Encoder("paper", guard=False)
     img = _pinned_image()
     plain = enc(img)
     guarded = enc(img, boxes=np.array([[10.4, 20.6, 60.2, 70.9], [180.5, 100.1, 201, 123]]))

@@ -1,5 +1,6 @@
-"""The robot pipeline end to end over real DDS, in separate processes: capture -> encoder ->
-decoder -> detector from a video file, started from graph.py exactly as the launch files do."""
+"""The pipeline end to end over real DDS, in separate processes, started from graph.py exactly as the
+launch files do, with the capture node (raw frames on DDS, use_capture:=true): capture -> encoder ->
+decoder -> detector from a video file. The robot default is in test_graph_privacy.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import rclpy
 import yaml
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rcl_interfaces.msg import ParameterType, ParameterValue
 from ros_helpers import REPO, counter, set_parameter, spin_until, start_all, stop
 from sensor_msgs.msg import Image
@@ -30,13 +31,13 @@ def pipeline(tmp_path_factory, weights):
     writer.release()
     overrides = {
         "capture": {"ros__parameters": {"sources": [str(video)], "loop": True, "rate_hz": 8.0, "frame_id": "test_cam"}},
-        "encoder": {"ros__parameters": {"weights": weights, "max_side": 0, "threads": 1}},
+        "encoder": {"ros__parameters": {"weights": weights, "max_side": 0, "threads": 1, "camera": ""}},
         "decoder": {"ros__parameters": {"weights": weights, "threads": 1}},
         "detector": {"ros__parameters": {"imgsz": 160}},
     }
     overrides_file = tmp / "overrides.yaml"
     overrides_file.write_text(yaml.safe_dump(overrides))
-    procs = start_all(graph.PIPELINE, overrides_file, tmp)
+    procs = start_all(graph.RAW_PIPELINE, overrides_file, tmp)
 
     rclpy.init()
     node = rclpy.create_node("e2e_probe")
@@ -132,13 +133,36 @@ def test_bad_input_is_rejected_and_nodes_stay_up(pipeline):
     assert all(p.poll() is None for p in procs), "a node died"
 
 
-def test_guard_can_be_switched_live(pipeline):
+def test_the_guard_cannot_be_switched_off_over_the_network(pipeline):
     node, _ = pipeline
     off = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=False)
-    assert set_parameter(node, "encoder", "guard", off).successful
+    result = set_parameter(node, "encoder", "guard", off)
+    assert not result.successful
     start = len(node.seen["compressed"])
-    spin_until(node, lambda: any(not m.guard_applied for m in node.seen["compressed"][start:]), 30, "unguarded frames")
-    on = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=True)
-    assert set_parameter(node, "encoder", "guard", on).successful
-    start = len(node.seen["compressed"])
-    spin_until(node, lambda: any(m.guard_applied for m in node.seen["compressed"][start:]), 30, "guarded frames again")
+    spin_until(node, lambda: len(node.seen["compressed"]) > start + 2, 30, "frames after the refused change")
+    assert all(m.guard_applied for m in node.seen["compressed"][start:])
+
+
+def test_decoder_refuses_unguarded_frames_and_warns(pipeline, weights):
+    from anon_compression_codec import Encoder
+    from anon_compression_nodes.latent_message import to_message
+
+    node, procs = pipeline
+    frame = np.zeros((H, W, 3), np.uint8)
+    unguarded = to_message(Encoder(weights, guard=False)(frame), "bgr8", node.seen["compressed"][-1].header)
+    assert not unguarded.guard_applied
+    pub = node.create_publisher(CompressedLatent, graph.COMPRESSED, 10)
+    spin_until(node, lambda: pub.get_subscription_count() > 0, 30, "the decoder to subscribe")
+
+    def refused() -> bool:
+        pub.publish(unguarded)
+        return counter(node.seen, "decoder", "refused_unguarded") >= 1
+
+    spin_until(node, refused, 30, "the decoder to refuse the unguarded frame")
+    spin_until(node, lambda: _status(node, "decoder").level == DiagnosticStatus.WARN, 30, "a WARN from the decoder")
+    assert "without the privacy guard" in _status(node, "decoder").message
+    assert all(p.poll() is None for p in procs)
+
+
+def _status(node, name: str):
+    return next(s for a in reversed(node.seen["diagnostics"]) for s in a.status if s.name.endswith(name))

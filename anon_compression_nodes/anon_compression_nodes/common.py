@@ -98,6 +98,8 @@ class Stats:
         self.last: dict[str, float] = {}
         self.status_message = "ok"
         self.level = DiagnosticStatus.OK
+        self._refused = 0
+        self._refusal = ""
         node.create_timer(graph.STATS_PERIOD_S, self._publish)
 
     def frame(self, proc_s: float, nbytes: int = 0) -> None:
@@ -113,6 +115,13 @@ class Stats:
 
     def ok(self) -> None:
         self.status_message, self.level = "ok", DiagnosticStatus.OK
+
+    def refused(self, key: str, reason: str) -> int:
+        """Count a refused or dropped frame under `key`; while frames are refused the node reports
+        WARN with the last reason (an ERROR from `error` stays)."""
+        self._refused += 1
+        self._refusal = reason
+        return self.count(key)
 
     def gauge(self, key: str, value: float) -> None:
         """A per-frame figure reported as its last value (e.g. regions the guard suppressed)."""
@@ -132,6 +141,13 @@ class Stats:
             "bytes_per_frame": self._bytes / n if n else 0.0,
         }
         self._frames, self._proc_s, self._bytes, self._window_start = 0, 0.0, 0, now
+        if self.level != DiagnosticStatus.ERROR:
+            if self._refused:
+                self.level = DiagnosticStatus.WARN
+                self.status_message = f"{self._refused} frame(s) refused in the last {elapsed:.1f} s: {self._refusal}"
+            else:
+                self.level, self.status_message = DiagnosticStatus.OK, "ok"
+        self._refused = 0
         values = {
             **{k: f"{v:.3f}" for k, v in {**self.last, **self.gauges}.items()},
             **{k: str(v) for k, v in self.counters.items()},

@@ -30,6 +30,8 @@ class DecoderNode(Node):
         )
         self.output_encoding = d(self, "output_encoding", "rgb8", "Encoding of colour output (grayscale sources give mono8).",
                                  choices=("rgb8", "bgr8"))  # fmt: skip
+        self.require_guard = d(self, "require_guard", True, "Refuse frames the encoder did not guard (privacy guard flag "
+                               "unset). Set at launch only.", read_only=True)  # fmt: skip
         input_qos = common.declare_input_qos(self, "reliable", 10)
         output_qos = common.declare_output_qos(self, 2)
 
@@ -76,9 +78,14 @@ class DecoderNode(Node):
         order = "bgr" if self.output_encoding == "bgr8" else "rgb"
         try:
             data, header = check_message(msg)
+            if self.require_guard and not header.guard_applied:
+                reason = "frame was encoded without the privacy guard (require_guard is set)"
+                n = self.stats.refused("refused_unguarded", reason)
+                self.get_logger().warning(f"frame refused ({n} so far): {reason}", throttle_duration_sec=ERROR_THROTTLE_S)
+                return
             image = self.codec(data, channel_order=order)
         except BitstreamError as exc:
-            n = self.stats.count("rejected_frames")
+            n = self.stats.refused("rejected_frames", str(exc))
             self.get_logger().error(f"frame rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
             return
         except Exception as exc:  # noqa: BLE001 - never let one frame take the node down

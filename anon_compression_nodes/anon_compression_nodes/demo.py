@@ -31,11 +31,11 @@ def run(video: str, out: Path, frames: int, weights: str, timeout: float) -> dic
     out.mkdir(parents=True, exist_ok=True)
     overrides = {
         "capture": {"ros__parameters": {"sources": [video], "loop": False, "rate_hz": 10.0, "frame_id": "demo_camera"}},
-        "encoder": {"ros__parameters": {"weights": weights}},
+        "encoder": {"ros__parameters": {"weights": weights, "camera": ""}},
         "decoder": {"ros__parameters": {"weights": weights}},
     }
     (out / "params.yaml").write_text(yaml.safe_dump(overrides))
-    procs = local_run.start_all(graph.PIPELINE, out / "params.yaml", out / "logs")
+    procs = local_run.start_all(graph.RAW_PIPELINE, out / "params.yaml", out / "logs")
     rclpy.init()
     node = rclpy.create_node("demo_viewer")
     raw, sizes, decoded, annotated, dets, arrival = {}, {}, {}, {}, {}, {}

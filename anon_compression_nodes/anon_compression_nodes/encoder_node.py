@@ -1,7 +1,12 @@
-"""Encoder node: sensor_msgs/Image -> anon_compression_msgs/CompressedLatent.
+"""Encoder node: camera frames -> anon_compression_msgs/CompressedLatent.
 
-Privacy fails closed: this node has no publisher of images at all, and when its weights cannot be
-loaded it publishes nothing and says why (throttled), instead of passing frames through.
+Frames come from a camera or video file opened in this process (`camera` set: the robot default,
+so raw frames never travel over DDS) or from a sensor_msgs/Image topic (`camera` empty: a camera
+driver that already publishes; its raw topic is then on the wire).
+
+Privacy fails closed: this node has no publisher of images at all; the guard is read-only (set at
+launch, never switched off over the network); when its weights or guard settings cannot be loaded
+it publishes nothing and says why (throttled), instead of passing frames through.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from anon_compression_codec import CodecError, Encoder, StageConfig
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import common, image_conversion
+from .capture_node import Source, open_source
 from .latent_message import to_message
 
 ERROR_THROTTLE_S = 5.0
@@ -33,7 +39,13 @@ class EncoderNode(Node):
                              float_range=(0.0, 120.0))  # fmt: skip
         self.max_side = d(self, "max_side", 0, "Resize so the longest side is at most this; 0 = keep the size.",
                           int_range=(0, 8192))  # fmt: skip
-        self.guard = d(self, "guard", True, "Privacy guard: suppress detected faces in the latent before entropy coding.")
+        self.guard = d(self, "guard", True, "Privacy guard: suppress detected faces in the latent before entropy coding. "
+                       "Set at launch only: nobody on the network can switch it off.", read_only=True)  # fmt: skip
+        camera = d(self, "camera", "", "Camera read in this process: device index, /dev/video* path or video file. Empty = "
+                   "subscribe to the `image` topic instead (raw frames then travel over DDS).", read_only=True)  # fmt: skip
+        self.rate_hz = d(self, "rate_hz", 10.0, "With `camera`: frames read per second.", float_range=(0.1, 120.0))
+        self.loop = d(self, "loop", False, "With `camera`: restart a video file at its end.")
+        self.frame_id = d(self, "frame_id", "camera", "With `camera`: frame_id of the published frames.")
         guard_config = d(self, "guard_config", "", "YAML of the guard's detection stage; empty = defaults.", read_only=True)
         input_qos = common.declare_input_qos(self)
         output_qos = common.declare_output_qos(self, 10)
@@ -53,7 +65,17 @@ class EncoderNode(Node):
         self._last_encode = 0.0
         self.add_on_set_parameters_callback(self._on_set)
         self.pub = self.create_publisher(CompressedLatent, "compressed", output_qos)
-        self.sub = self.create_subscription(Image, "image", self._on_image, input_qos)
+        self.camera: Source | None = None
+        if camera:
+            cap, is_file = open_source(camera, 0, 0)
+            if not cap.isOpened():
+                self.stats.error(f"cannot open camera {camera!r}: publishing nothing")
+            else:
+                self.camera = Source(camera, cap, is_file, None)
+                self.get_logger().info(f"camera {camera!r} read in-process: no raw image topic")
+            self.timer = self.create_timer(1.0 / self.rate_hz, self._tick)
+        else:
+            self.sub = self.create_subscription(Image, "image", self._on_image, input_qos)
 
     def _load(self, weights: str, device: str) -> Encoder:
         if self.stage_config is None:  # a broken guard_config never falls back to other settings
@@ -71,54 +93,93 @@ class EncoderNode(Node):
             except CodecError as exc:
                 return common.refuse(f"keeping the current weights: {exc}")
             self.codec = codec
-        if "guard" in new and self.codec is not None:
-            self.codec.set_guard(self.stage_config if new["guard"] else False)
-            self.get_logger().warning(f"privacy guard {'on' if new['guard'] else 'OFF'}")
         if "threads" in new:
             torch.set_num_threads(new["threads"])
-        for name in ("weights", "device", "threads", "max_rate_hz", "max_side", "guard"):
+        if "rate_hz" in new and self.camera is not None:
+            self.timer.cancel()
+            self.destroy_timer(self.timer)
+            self.timer = self.create_timer(1.0 / new["rate_hz"], self._tick)
+        for name in ("weights", "device", "threads", "max_rate_hz", "max_side", "rate_hz", "loop", "frame_id"):
             if name in new:
                 setattr(self, name, new[name])
         return common.ACCEPT
 
-    def _on_image(self, msg: Image) -> None:
+    def _tick(self) -> None:
+        """In-process camera: read one frame and encode it (a video file that ended publishes no more)."""
+        src = self.camera
+        if src is None or src.finished:
+            return
+        if not self._ready():
+            if not src.is_file:
+                src.capture.grab()  # keep a live camera's buffer fresh
+            return
+        ok, frame = src.capture.read()
+        if not ok and src.is_file and self.loop:
+            src.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, frame = src.capture.read()
+        if not ok:
+            if src.is_file:
+                src.finished = True
+                self.get_logger().info(f"end of {src.spec}")
+            else:
+                self.stats.refused("read_failures", f"no frame from {src.spec}")
+            return
+        header = Image().header
+        header.stamp = self.get_clock().now().to_msg()
+        header.frame_id = self.frame_id
+        self._encode(frame, "bgr8", header)
+
+    def destroy_node(self) -> None:
+        if self.camera is not None:
+            self.camera.capture.release()
+        super().destroy_node()
+
+    def _ready(self) -> bool:
+        """Whether a frame should be encoded now: a codec is loaded, someone listens, the rate allows."""
         if self.codec is None:
             self.stats.count("dropped_no_model")
             self.get_logger().error(
                 "no weights loaded: frame dropped (see earlier error)", throttle_duration_sec=ERROR_THROTTLE_S
             )
-            return
+            return False
         if self.pub.get_subscription_count() == 0:
-            return  # nobody listens (no decoder, no bag recorder): save the CPU
-        now = time.monotonic()
-        if self.max_rate_hz > 0 and now - self._last_encode < 1.0 / self.max_rate_hz:
+            return False  # nobody listens (no decoder, no bag recorder): save the CPU
+        if self.max_rate_hz > 0 and time.monotonic() - self._last_encode < 1.0 / self.max_rate_hz:
             self.stats.count("skipped_rate")
+            return False
+        return True
+
+    def _on_image(self, msg: Image) -> None:
+        if not self._ready():
             return
         try:
             image = image_conversion.to_array(msg)
         except image_conversion.UnsupportedEncoding as exc:
-            n = self.stats.count("rejected_input")
+            n = self.stats.refused("rejected_input", str(exc))
             self.get_logger().error(f"input rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
             return
+        self._encode(image, msg.encoding, msg.header)
+
+    def _encode(self, image, encoding: str, header) -> None:
         t0 = time.perf_counter()
         if self.max_side and max(image.shape[:2]) > self.max_side:
             scale = self.max_side / max(image.shape[:2])
             size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         try:
-            data = self.codec(image, channel_order="bgr" if msg.encoding == "bgr8" else "rgb")
+            data = self.codec(image, channel_order="bgr" if encoding == "bgr8" else "rgb")
         except CodecError as exc:
-            n = self.stats.count("rejected_input")
+            n = self.stats.refused("rejected_input", str(exc))
             self.get_logger().error(f"input rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
             return
         except Exception as exc:  # noqa: BLE001 - anything else (detector, torch): drop the frame, stay up
-            n = self.stats.count("encode_errors")
+            n = self.stats.refused("encode_errors", repr(exc))
             self.get_logger().error(
                 f"encoding failed, frame dropped ({n} so far): {exc!r}", throttle_duration_sec=ERROR_THROTTLE_S
             )
             return
-        self._last_encode = now
-        self.pub.publish(to_message(data, msg.encoding, msg.header))
+        self._last_encode = time.monotonic()
+        self.pub.publish(to_message(data, encoding, header))
         self.stats.frame(time.perf_counter() - t0, len(data))
         self.stats.gauge("guarded_regions", len(self.codec.last_boxes))
 

@@ -96,6 +96,7 @@ def _init_from(model: AnonAutoencoder, path: str) -> None:
     """Start from a weight file: every tensor whose name and shape fit (a wider synthesis starts
     fresh); the CDF tables are rebuilt at export, so they are not carried over."""
     own = model.state_dict()
+    path = str(Path(path).expanduser())
     state = {k: v for k, v in load_weights(path).model.state_dict().items()
              if k.split(".")[-1] not in CDF_BUFFERS and k in own and own[k].shape == v.shape}  # fmt: skip
     model.load_state_dict(state, strict=False)

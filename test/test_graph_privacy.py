@@ -1,0 +1,48 @@
+"""Privacy at the level of the ROS graph: the robot's default configuration publishes no raw image
+on DDS, and its guard cannot be switched off from the network."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import rclpy
+import yaml
+from rcl_interfaces.msg import ParameterType, ParameterValue
+from ros_helpers import set_parameter, spin_until, start_all, stop
+from sensor_msgs.msg import Image
+
+from anon_compression_msgs.msg import CompressedLatent
+from anon_compression_nodes import graph
+
+W, H = 160, 120
+
+
+def test_robot_default_puts_no_raw_image_on_dds(tmp_path, weights):
+    """The default robot configuration (params file as shipped, the encoder reading a camera in this
+    case a video file in-process) and a decoder: the only Image topic is the decoded, guarded one."""
+    video = tmp_path / "cam.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (W, H))
+    for i in range(6):
+        writer.write(np.full((H, W, 3), 30 * i, np.uint8))
+    writer.release()
+    overrides = {"encoder": {"ros__parameters": {"weights": weights, "camera": str(video), "loop": True, "threads": 1}},
+                 "decoder": {"ros__parameters": {"weights": weights, "threads": 1}}}  # fmt: skip
+    (tmp_path / "o.yaml").write_text(yaml.safe_dump(overrides))
+    procs = start_all((*graph.ROBOT_SIDE, graph.DECODER), tmp_path / "o.yaml", tmp_path)
+    rclpy.init()
+    node = rclpy.create_node("graph_probe")
+    decoded, latents = [], []
+    node.create_subscription(Image, graph.DECODED, decoded.append, 10)
+    node.create_subscription(CompressedLatent, graph.COMPRESSED, latents.append, 10)
+    try:
+        spin_until(node, lambda: len(decoded) >= 3, 90, "decoded frames from the in-process camera")
+        images = {name for name, types in node.get_topic_names_and_types() if "sensor_msgs/msg/Image" in types}
+        assert images == {"/" + graph.DECODED}, images
+        assert latents and all(m.guard_applied for m in latents)
+        off = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=False)
+        assert not set_parameter(node, "encoder", "guard", off).successful
+    finally:
+        node.destroy_node()
+        rclpy.shutdown()
+        codes = stop(procs)
+    assert codes == [0, 0], (codes, {p.name: p.read_text()[-1500:] for p in tmp_path.glob("*.log")})
