@@ -120,3 +120,10 @@ def test_fuzz_only_documented_errors(weights, frame):
             outcomes["decoded"] += 1
             assert out.shape == (40, 56, 3)
     assert outcomes["error"] > 1000
+
+
+def test_a_flipped_version_bit_is_reported_as_damage(frame):
+    damaged = bytearray(frame)
+    damaged[4] ^= 0x02
+    with pytest.raises(CorruptPayloadError, match="checksum"):
+        parse(bytes(damaged))

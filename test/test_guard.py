@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from anon_compression_codec import CorruptPayloadError, Decoder, Encoder, bitstream
+from anon_compression_codec import CorruptPayloadError, Decoder, Encoder, InputError, bitstream
 from anon_compression_codec.geometry import iou_matrix as iou
 from anon_compression_codec.privacy.stage import DetectionStage, StageConfig, merge, tiles
 
@@ -149,3 +149,51 @@ def test_blur_cli_on_an_image_and_a_video(tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("3 frame(s)")
     assert int(cv2.VideoCapture(str(tmp_path / "v_out.avi")).get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"post_threshold": 1.5}, "post_threshold"),
+        ({"pre_threshold": 1.0}, "pre_threshold"),
+        ({"post_threshold": -0.1}, "post_threshold"),
+        ({"merge_iou": 0}, "merge_iou"),
+        ({"margin": -0.1}, "margin"),
+        ({"margin": "wide"}, "numbers"),
+        ({"tiles": 2.5}, "tiles"),
+        ({"mirror": "yes"}, "mirror"),
+    ],
+)
+def test_settings_that_would_guard_nothing_are_refused(settings, message):
+    with pytest.raises(InputError, match=message):
+        StageConfig(**settings)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("- centerface\n", "mapping"), ("detectors: centerface\n", "list"), ("treshold: 0.4\n", "unknown"), ("a: [\n", "not a")],
+)
+def test_bad_detection_yaml_gives_one_clear_error(tmp_path, text, message):
+    (tmp_path / "g.yaml").write_text(text)
+    with pytest.raises(InputError, match=message):
+        StageConfig.from_yaml(tmp_path / "g.yaml")
+
+
+@pytest.mark.parametrize("guard", [{"detectors": ["haar"]}, "guard.yaml", 1, None])
+def test_set_guard_accepts_only_true_false_or_a_config(weights, guard):
+    enc = Encoder(weights, guard=False)
+    with pytest.raises(InputError, match="guard must be"):
+        enc.set_guard(guard)
+    with pytest.raises(InputError, match="guard must be"):
+        Encoder(weights, guard=guard)
+
+
+def test_more_boxes_than_a_frame_carries_guards_the_whole_frame(content_weights):
+    img = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    boxes = np.array([[x, y, x + 1, y + 1] for y in range(64) for x in range(96)][: bitstream.MAX_GUARD_BOXES + 1], float)
+    enc = Encoder(content_weights, guard=False)
+    header = bitstream.peek_header(enc(img, boxes=boxes))
+    assert header.guard_applied and header.guard_boxes == ((0, 0, 96, 64),)
+    other = img.copy()
+    other[:] = 255 - other
+    assert enc(other, boxes=boxes) == enc(img, boxes=boxes)  # no pixel reaches the bitstream

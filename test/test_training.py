@@ -237,3 +237,14 @@ def test_asymmetric_lowpass_training_with_photos_evaluates_and_exports(tiny_data
     start = load_weights(tmp_path / "sym.pt").model.g_a[0].weight
     export(train(cfg2, progress=False), tmp_path / "init.pt")
     assert not torch.equal(load_weights(tmp_path / "init.pt").model.g_a[0].weight, torch.zeros_like(start))
+
+
+def test_export_refuses_a_checkpoint_with_missing_weights(tiny_data, tmp_path):
+    from anon_compression_codec.errors import InputError
+
+    ckpt = train(_config(tiny_data, tmp_path / "run", 1), progress=False)
+    state = torch.load(ckpt, weights_only=True)
+    del state["model"]["g_s.0.weight"]
+    torch.save(state, tmp_path / "broken.ckpt")
+    with pytest.raises(InputError, match="does not match"):
+        export(tmp_path / "broken.ckpt", tmp_path / "w.pt")

@@ -121,6 +121,11 @@ def parse(data: bytes | bytearray | memoryview) -> tuple[Header, bytes]:
     if magic != MAGIC:
         raise CorruptPayloadError(f"not an anon_compression frame: magic {magic!r}, expected {MAGIC!r}")
     if version != VERSION:
+        # Every version ends with a CRC-32 of all bytes before it: a frame whose CRC fails was
+        # damaged (for example a flipped version byte) rather than written by another version.
+        (crc,) = struct.unpack_from(">I", data, len(data) - CRC_SIZE)
+        if crc != zlib.crc32(data[:-CRC_SIZE]):
+            raise CorruptPayloadError("checksum mismatch: the frame was damaged")
         raise UnsupportedVersionError(f"bitstream version {version}; this decoder reads version {VERSION}")
     guard_len, settings, boxes = 0, 0, ()
     if flags & FLAG_GUARD:

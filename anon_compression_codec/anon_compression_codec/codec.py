@@ -72,10 +72,16 @@ class Encoder(_CodecBase):
         self.last_boxes: tuple[tuple[int, int, int, int], ...] = ()
 
     def set_guard(self, guard: bool | object) -> None:
-        """Switch the privacy guard: False, True (default settings) or a StageConfig."""
+        """Switch the privacy guard: exactly False, True (default settings) or a StageConfig;
+        anything else is refused (InputError), never silently replaced by defaults."""
         from .privacy.stage import DetectionStage, StageConfig
 
-        self.stage = DetectionStage(guard if isinstance(guard, StageConfig) else StageConfig()) if guard else None
+        if guard is False:
+            self.stage = None
+        elif guard is True or isinstance(guard, StageConfig):
+            self.stage = DetectionStage(guard if isinstance(guard, StageConfig) else StageConfig())
+        else:
+            raise InputError(f"guard must be True, False or a StageConfig, found {type(guard).__name__}: {guard!r}")
 
     def __call__(self, image, channel_order: ChannelOrder = "rgb", boxes=None):
         if isinstance(image, torch.Tensor):
@@ -115,7 +121,9 @@ class Encoder(_CodecBase):
         idx = self.tables.quantize(y)
         flags, settings, guarded = 0, 0, ()
         if boxes is not None:
-            guarded = cover(boxes, w, h)[: bitstream.MAX_GUARD_BOXES]
+            guarded = cover(boxes, w, h)
+            if len(guarded) > bitstream.MAX_GUARD_BOXES:  # more than the frame can carry: guard it all
+                guarded = ((0, 0, w, h),)
             rects = latent_rects(guarded, w, h, s, self.model.M + 2, y.shape[1:])
             privacy_guard.apply(idx, rects, self.tables.fill, y.shape[2])
             flags = bitstream.FLAG_GUARD

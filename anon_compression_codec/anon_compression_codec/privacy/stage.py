@@ -45,17 +45,36 @@ class StageConfig:
             raise InputError(f"detectors must be among {sorted(detect.BACKENDS)}, found {list(self.detectors)}")
         if self.merge not in MERGES or self.area not in AREAS:
             raise InputError(f"merge must be one of {MERGES} and area one of {AREAS}")
-        if not (1 <= self.tiles <= 8 and 0 <= self.tile_overlap < 1 and 0 <= self.merge_iou <= 1 and self.margin >= 0):
-            raise InputError("tiles 1..8, tile_overlap in [0, 1), merge_iou in [0, 1], margin >= 0")
+        numbers = {k: getattr(self, k) for k in ("tiles", "tile_overlap", "pre_threshold", "post_threshold", "merge_iou",
+                                                  "margin")}  # fmt: skip
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in numbers.values()):
+            raise InputError(f"detection settings must be numbers, found {numbers}")
+        if not (1 <= self.tiles <= 8 and isinstance(self.tiles, int)) or not 0 <= self.tile_overlap < 1:
+            raise InputError(f"tiles must be an integer 1..8 and tile_overlap in [0, 1), found {self.tiles}, {self.tile_overlap}")
+        # A threshold of 1 or more keeps no box while every frame still says "guarded": fail closed.
+        for name in ("pre_threshold", "post_threshold"):
+            if not 0 <= numbers[name] < 1:
+                raise InputError(f"{name} must be in [0, 1), found {numbers[name]}")
+        if not (0 < self.merge_iou <= 1 and 0 <= self.margin <= 2):
+            raise InputError(f"merge_iou must be in (0, 1] and margin in [0, 2], found {self.merge_iou}, {self.margin}")
+        if not isinstance(self.mirror, bool):
+            raise InputError(f"mirror must be true or false, found {self.mirror!r}")
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> StageConfig:
         try:
             raw = yaml.safe_load(Path(path).read_text()) or {}
-            raw["detectors"] = tuple(raw.get("detectors", cls.detectors))
-            return cls(**raw)
-        except (OSError, yaml.YAMLError, TypeError) as exc:
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
             raise InputError(f"{path}: not a detection config ({exc})") from None
+        if not isinstance(raw, dict):
+            raise InputError(f"{path}: a detection config is a mapping of settings, found {type(raw).__name__}")
+        unknown = set(raw) - set(cls.__dataclass_fields__) - {"extra"}
+        if unknown:
+            raise InputError(f"{path}: unknown detection settings {sorted(unknown)}")
+        detectors = raw.get("detectors", cls.detectors)
+        if isinstance(detectors, str) or not isinstance(detectors, list | tuple):
+            raise InputError(f"{path}: detectors must be a list, found {detectors!r}")
+        return cls(**{**raw, "detectors": tuple(detectors)})
 
     def settings_id(self) -> int:
         """CRC-32 of the settings, written into guarded bitstreams."""

@@ -239,5 +239,8 @@ def export(ckpt: str | Path, out: str | Path, half: bool = True, metadata: dict 
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
     cfg = state["config"]
     model = AnonAutoencoder(cfg["N"], cfg["M"], cfg.get("S") or None)
-    model.load_state_dict(copy.deepcopy(state["model"]), strict=False)
+    try:  # strict: a checkpoint missing any weight must not export with random ones
+        model.load_state_dict(copy.deepcopy(state["model"]), strict=True)
+    except RuntimeError as exc:
+        raise InputError(f"{ckpt}: checkpoint does not match its config's {model.name} model: {exc}") from None
     return save_weights(model, out, half=half, metadata={"config": cfg, "steps": state["step"], **(metadata or {})})
