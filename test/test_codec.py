@@ -18,6 +18,7 @@ from anon_compression_codec import (
     WeightsError,
     load_weights,
     peek_header,
+    presets,
 )
 from anon_compression_codec.model import compute_model_id
 
@@ -164,3 +165,8 @@ def test_deterministic_across_processes(weights):
     cmd = [sys.executable, "-c", _SCRIPT, weights]
     runs = {subprocess.run(cmd, capture_output=True, text=True, check=True).stdout for _ in range(2)}
     assert len(runs) == 1
+
+
+def test_presets_are_found_by_model_id(weights):
+    assert presets.find(load_weights(presets.resolve("paper")).model_id) == "paper"
+    assert presets.find(load_weights(weights).model_id) is None

@@ -14,6 +14,7 @@ from rcl_interfaces.msg import ParameterType, ParameterValue
 from ros_helpers import REPO, counter, set_parameter, spin_until, start_all, stop
 from sensor_msgs.msg import Image
 
+from anon_compression_codec import Encoder
 from anon_compression_msgs.msg import CompressedLatent, Detections
 from anon_compression_nodes import graph
 
@@ -166,3 +167,19 @@ def test_decoder_refuses_unguarded_frames_and_warns(pipeline, weights):
 
 def _status(node, name: str):
     return next(s for a in reversed(node.seen["diagnostics"]) for s in a.status if s.name.endswith(name))
+
+
+def test_decoder_follows_the_encoder_to_another_preset(pipeline):
+    """The encoder switches rungs live (its weights parameter); the decoder loads the shipped preset
+    named by the frames' model id and keeps decoding."""
+    node, procs = pipeline
+    rejected = counter(node.seen, "decoder", "rejected_frames")
+    paper = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="paper")
+    assert set_parameter(node, "encoder", "weights", paper).successful
+    paper_id = Encoder("paper", guard=False).model_id.hex()
+    start_c, start_d = len(node.seen["compressed"]), len(node.seen["decoded"])
+    spin_until(node, lambda: any(m.model_id == paper_id for m in node.seen["compressed"][start_c:]), 60,
+               "frames from the paper preset")  # fmt: skip
+    spin_until(node, lambda: len(node.seen["decoded"]) > start_d + 3, 60, "decoded frames after the switch")
+    assert counter(node.seen, "decoder", "rejected_frames") == rejected  # followed, not refused as foreign
+    assert all(p.poll() is None for p in procs)

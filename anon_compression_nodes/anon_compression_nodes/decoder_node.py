@@ -12,7 +12,7 @@ import torch
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from anon_compression_codec import BitstreamError, CodecError, Decoder
+from anon_compression_codec import BitstreamError, CodecError, Decoder, presets
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import common, image_conversion
@@ -30,6 +30,8 @@ class DecoderNode(Node):
         )
         self.output_encoding = d(self, "output_encoding", "rgb8", "Encoding of colour output (grayscale sources give mono8).",
                                  choices=("rgb8", "bgr8"))  # fmt: skip
+        self.follow_presets = d(self, "follow_presets", True, "When a frame comes from another shipped preset than the "
+                                "loaded one (the encoder switched rungs), load that preset.")  # fmt: skip
         self.require_guard = d(self, "require_guard", True, "Refuse frames the encoder did not guard (privacy guard flag "
                                "unset). Set at launch only.", read_only=True)  # fmt: skip
         input_qos = common.declare_input_qos(self, "reliable", 10)
@@ -62,10 +64,19 @@ class DecoderNode(Node):
                 return common.refuse(f"keeping the current weights: {exc}")
         if "threads" in new:
             torch.set_num_threads(new["threads"])
-        for name in ("weights", "device", "threads", "output_encoding"):
+        for name in ("weights", "device", "threads", "output_encoding", "follow_presets"):
             if name in new:
                 setattr(self, name, new[name])
         return common.ACCEPT
+
+    def _follow(self, model_id: bytes) -> None:
+        """Load the shipped preset that made this frame, if there is one (else the frame is refused
+        as from a foreign model)."""
+        name = presets.find(model_id)
+        if name is not None:
+            self.codec = self._load(name, self.device)
+            self.weights = name
+            self.get_logger().info(f"followed the encoder to preset {name!r}")
 
     def _on_latent(self, msg: CompressedLatent) -> None:
         if self.codec is None:
@@ -83,6 +94,8 @@ class DecoderNode(Node):
                 n = self.stats.refused("refused_unguarded", reason)
                 self.get_logger().warning(f"frame refused ({n} so far): {reason}", throttle_duration_sec=ERROR_THROTTLE_S)
                 return
+            if header.model_id != self.codec.model_id and self.follow_presets:
+                self._follow(header.model_id)
             image = self.codec(data, channel_order=order)
         except BitstreamError as exc:
             n = self.stats.refused("rejected_frames", str(exc))

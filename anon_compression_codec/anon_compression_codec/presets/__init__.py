@@ -14,6 +14,22 @@ def available() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.pt"))
 
 
+_IDS: dict[str, str] = {}
+
+
+def find(model_id: bytes) -> str | None:
+    """The shipped preset whose model identifier this is (a decoder can follow an encoder that
+    switched rungs of the ladder); None if no shipped preset has it. Identifiers are computed once."""
+    from ..model import load_weights
+
+    for name in available():
+        if name not in _IDS:
+            _IDS[name] = load_weights(PRESET_DIR / f"{name}.pt").model_id_hex
+        if _IDS[name] == model_id.hex():
+            return name
+    return None
+
+
 def resolve(spec: str | Path | None) -> Path:
     """A preset name or a path to a weight file -> an existing path, or WeightsError."""
     spec = DEFAULT_PRESET if spec in (None, "") else spec
