@@ -162,6 +162,22 @@ def parse(data: bytes | bytearray | memoryview) -> tuple[Header, bytes]:
     return header, data[start : start + plen]
 
 
+def message_fields(header: Header) -> dict:
+    """The fields of anon_compression_msgs/CompressedLatent that mirror the header (everything but
+    `header`, `encoding` and `data`): the nodes and the bag tools fill messages from this alone."""
+    return {
+        "codec": CODEC_NAME,
+        "bitstream_version": header.version,
+        "model_id": header.model_id.hex(),
+        "height": header.height,
+        "width": header.width,
+        "latent_channels": header.latent_channels,
+        "latent_height": header.latent_height,
+        "latent_width": header.latent_width,
+        "guard_applied": header.guard_applied,
+    }
+
+
 def peek_header(data: bytes | bytearray | memoryview) -> Header:
     """Parse and validate, returning only the header (for tools and message fields)."""
     return parse(data)[0]

@@ -223,6 +223,86 @@ def cmd_data_pool(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bag_jobs(inputs: list[Path], output: Path, jobs: int, work, suffix: str) -> list[dict]:
+    """Run work(bag, out) for every bag (one bag per worker process); outputs go to `output` for a
+    single bag, else to output/<bag name><suffix>. A bag that fails is reported and the others go on."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .bags import files
+
+    bags = files.find_bags(inputs)
+    if len(bags) > 1 or len(inputs) > 1 or not files.is_bag(inputs[0]):
+        targets = [output / (bag.stem if bag.is_file() else bag.name + suffix) for bag in bags]
+    else:
+        targets = [output]
+    results = []
+    if jobs <= 1 or len(bags) == 1:
+        outcomes = [_bag_one(work, bag, out) for bag, out in zip(bags, targets, strict=True)]
+    else:
+        with ProcessPoolExecutor(min(jobs, len(bags))) as pool:
+            outcomes = list(pool.map(_bag_one, [work] * len(bags), bags, targets))
+    for bag, outcome in zip(bags, outcomes, strict=True):
+        results.append(outcome)
+        if "error" in outcome:
+            print(f"anon-codec: error: {bag}: {outcome['error']}", file=sys.stderr)
+    return results
+
+
+def _bag_one(work, bag: Path, out: Path) -> dict:
+    try:
+        return work(bag, out)
+    except CodecError as exc:
+        return {"bag": str(bag), "error": str(exc)}
+
+
+def _call_anonymize(topics, weights, guard_config, storage, bag: Path, out: Path) -> dict:
+    from .bags.anonymize import anonymize
+    from .privacy.stage import StageConfig
+
+    guard = StageConfig.from_yaml(guard_config) if guard_config else True
+    return anonymize(bag, out, topics, weights, guard, storage).as_dict()
+
+
+def _call_decode(fmt, weights, storage, bag: Path, out: Path) -> dict:
+    from .bags.decode import decode
+
+    return {"bag": str(bag), "output": str(out), "topics": decode(bag, out, fmt, weights, storage)}
+
+
+def cmd_bag_anonymize(args: argparse.Namespace) -> int:
+    import functools
+
+    work = functools.partial(_call_anonymize, args.topics, args.weights, args.guard_config, args.storage)
+    results = _bag_jobs(args.inputs, args.output, args.jobs, work, "_anon")
+    done = [r for r in results if "error" not in r]
+    for r in done:
+        print(json.dumps(r))
+    if len(done) > 1:
+        total = {k: sum(r[k] for r in done) for k in ("frames", "dropped", "copied", "bytes_in", "bytes_out", "guarded_regions")}
+        print(json.dumps({"bags": len(done), **total}))
+    return 0 if len(done) == len(results) else EXIT_USAGE
+
+
+def cmd_bag_decode(args: argparse.Namespace) -> int:
+    import functools
+
+    work = functools.partial(_call_decode, args.format, args.weights, args.storage)
+    results = _bag_jobs(args.inputs, args.output, args.jobs, work, "_decoded")
+    for r in results:
+        if "error" not in r:
+            print(json.dumps(r))
+    return 0 if all("error" not in r for r in results) else EXIT_USAGE
+
+
+def cmd_bag_info(args: argparse.Namespace) -> int:
+    from .bags import files
+    from .bags.decode import info
+
+    for bag in files.find_bags([args.input]):
+        print(json.dumps(info(bag), indent=2))
+    return 0
+
+
 def cmd_data_crowdhuman(args: argparse.Namespace) -> int:
     from .data import boxes
 
@@ -311,6 +391,29 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--out", type=Path, default=None, help="default bench/results/<date>")
     be.add_argument("--weights", action="append", help="bench these weights instead of the presets (repeatable)")
     be.set_defaults(func=cmd_bench)
+
+    bag = sub.add_parser("bag", help="rosbag2 bags (MCAP, sqlite3) without ROS: anonymize, decode, info")
+    bag_sub = bag.add_subparsers(dest="bag_command", required=True)
+    ba = bag_sub.add_parser("anonymize", help="raw camera topics -> guarded CompressedLatent topics (<topic>/anon)")
+    ba.add_argument("inputs", type=Path, nargs="+", help="bags, or folders of bags")
+    ba.add_argument("output", type=Path, help="the output bag (one input) or a folder (several)")
+    ba.add_argument("--topics", nargs="+", default=None, help="only these image topics (others are left out, never copied)")
+    ba.add_argument("--weights", default=None, help="preset or weight file")
+    ba.add_argument("--guard-config", type=Path, default=None, help="YAML of the guard's detection stage")
+    ba.add_argument("--storage", choices=("mcap", "sqlite3"), default=None, help="default: the input's")
+    ba.add_argument("--jobs", type=int, default=1, help="worker processes, one bag each")
+    ba.set_defaults(func=cmd_bag_anonymize)
+    bd = bag_sub.add_parser("decode", help="CompressedLatent topics -> Image topics (<topic>/decoded), video or PNG")
+    bd.add_argument("inputs", type=Path, nargs="+")
+    bd.add_argument("output", type=Path)
+    bd.add_argument("--format", choices=("bag", "mp4", "avi", "png"), default="bag")
+    bd.add_argument("--weights", default=None, help="default: the shipped preset named by each frame's model id")
+    bd.add_argument("--storage", choices=("mcap", "sqlite3"), default=None)
+    bd.add_argument("--jobs", type=int, default=1)
+    bd.set_defaults(func=cmd_bag_decode)
+    bi = bag_sub.add_parser("info", help="topics, counts, rates, bytes per message, models")
+    bi.add_argument("input", type=Path)
+    bi.set_defaults(func=cmd_bag_info)
 
     lab = sub.add_parser("label", help="pseudo-label a folder of images (heads, bodies) into a JSON box file")
     lab.add_argument("input", type=Path)

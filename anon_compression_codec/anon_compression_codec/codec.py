@@ -94,6 +94,7 @@ class Encoder(_CodecBase):
         rgb, channels = _as_rgb(image, channel_order)
         if boxes is None and self.stage is not None:
             boxes = self.stage(np.ascontiguousarray(rgb[..., ::-1]))
+        rgb = rgb if rgb.flags.writeable else rgb.copy()  # torch warns on read-only buffers (e.g. message data)
         x = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1)[None].float().div_(255.0)
         return self._encode_tensor(x, channels, boxes)
 

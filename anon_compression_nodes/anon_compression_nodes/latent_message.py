@@ -4,20 +4,12 @@ filled from its parsed header, and a message whose fields disagree with it is re
 from __future__ import annotations
 
 from anon_compression_codec import BITSTREAM_VERSION, CODEC_NAME, CorruptPayloadError, Header, peek_header
+from anon_compression_codec.bitstream import message_fields
 from anon_compression_msgs.msg import CompressedLatent
 
 
 def to_message(data: bytes, encoding: str, header_msg) -> CompressedLatent:
-    h = peek_header(data)
-    msg = CompressedLatent()
-    msg.header = header_msg
-    msg.codec = CODEC_NAME
-    msg.bitstream_version = h.version
-    msg.model_id = h.model_id.hex()
-    msg.height, msg.width = h.height, h.width
-    msg.encoding = encoding
-    msg.latent_channels, msg.latent_height, msg.latent_width = h.latent_channels, h.latent_height, h.latent_width
-    msg.guard_applied = h.guard_applied
+    msg = CompressedLatent(header=header_msg, encoding=encoding, **message_fields(peek_header(data)))
     msg.data = data
     return msg
 

@@ -1,0 +1,153 @@
+"""`anon-codec bag decode` and `anon-codec bag info`: read a bag of CompressedLatent topics on a
+machine without ROS or our message package.
+
+decode writes either a bag in which every CompressedLatent topic X becomes a sensor_msgs/Image topic
+X/decoded (stamps and headers kept; other topics copied), which rviz, Foxglove and `ros2 bag play`
+show as it is, or per topic a video (.mp4/.avi) or a folder of PNG files.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+from tqdm import tqdm
+
+from .. import io
+from ..bitstream import peek_header
+from ..codec import Decoder
+from ..errors import CodecError, InputError
+from . import files
+from .messages import IMAGE, LATENT, image_message, latent_data, typestore
+
+FORMATS = ("bag", "mp4", "avi", "png")
+
+
+def _safe(topic: str) -> str:
+    return topic.strip("/").replace("/", "_") or "topic"
+
+
+def decode(bag: Path, out: Path, fmt: str = "bag", weights: str | None = None, storage: str | None = None,
+           progress: bool = True) -> dict:  # fmt: skip
+    """Decode every CompressedLatent topic of `bag` into `out`; return counts per topic."""
+    if fmt not in FORMATS:
+        raise InputError(f"format must be one of {FORMATS}, found {fmt!r}")
+    store = typestore()
+    decoders: dict[str, Decoder] = {}  # one per model id: a bag may hold several rungs of the ladder
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"frames": 0, "refused": 0})
+
+    def decoded(raw: bytes):
+        msg = store.deserialize_cdr(raw, LATENT)
+        data = latent_data(msg)
+        model = peek_header(data).model_id.hex()
+        if model not in decoders:
+            decoders[model] = Decoder(weights or _preset_for(peek_header(data).model_id))
+        order = "bgr" if msg.encoding == "bgr8" else "rgb"
+        image = decoders[model](data, channel_order=order)
+        return msg, image, ("mono8" if image.ndim == 2 else msg.encoding if msg.encoding in ("rgb8", "bgr8") else "rgb8")
+
+    with files.open_reader(bag) as reader:
+        latent_topics = {c.topic for c in reader.connections if c.msgtype == LATENT}
+        if not latent_topics:
+            raise InputError(f"{bag}: no {LATENT} topic to decode")
+        bar = tqdm(total=reader.message_count, desc=bag.name, unit="msg", file=sys.stderr, mininterval=1.0,
+                   disable=not progress)  # fmt: skip
+        if fmt == "bag":
+            with files.atomic_writer(out, storage or files.storage_of(bag)) as writer:
+                conns = {}
+                for conn in reader.connections:
+                    if conn.msgtype == LATENT:
+                        conns[conn.id] = writer.add_connection(conn.topic + "/decoded", IMAGE, typestore=store)
+                    else:
+                        conns[conn.id] = writer.add_connection(
+                            conn.topic, conn.msgtype, msgdef=conn.msgdef.data, rihs01=conn.digest,
+                            serialization_format=conn.ext.serialization_format,
+                            offered_qos_profiles=conn.ext.offered_qos_profiles,
+                        )  # fmt: skip
+                for conn, stamp, raw in files.messages(reader, bag):
+                    bar.update(1)
+                    if conn.msgtype != LATENT:
+                        writer.write(conns[conn.id], stamp, raw)
+                        continue
+                    try:
+                        msg, image, encoding = decoded(raw)
+                    except CodecError:
+                        counts[conn.topic]["refused"] += 1
+                        continue
+                    writer.write(conns[conn.id], stamp, store.serialize_cdr(image_message(image, encoding, msg.header), IMAGE))
+                    counts[conn.topic]["frames"] += 1
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            writers: dict[str, io.VideoWriter] = {}
+            try:
+                latent_conns = [c for c in reader.connections if c.msgtype == LATENT]
+                for conn, _, raw in files.messages(reader, bag, latent_conns):
+                    bar.update(1)
+                    try:
+                        msg, image, encoding = decoded(raw)
+                    except CodecError:
+                        counts[conn.topic]["refused"] += 1
+                        continue
+                    bgr = image if encoding != "rgb8" else image[..., ::-1]
+                    n = counts[conn.topic]["frames"]
+                    if fmt == "png":
+                        folder = out / _safe(conn.topic)
+                        folder.mkdir(exist_ok=True)
+                        stamp = f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}"
+                        cv2.imwrite(str(folder / f"{n:06d}_{stamp}.png"), bgr)
+                    else:
+                        if conn.topic not in writers:
+                            writers[conn.topic] = io.VideoWriter(out / f"{_safe(conn.topic)}.{fmt}", 10.0)
+                        writers[conn.topic].write(bgr)
+                    counts[conn.topic]["frames"] += 1
+            finally:
+                for w in writers.values():
+                    w.close()
+        bar.close()
+    return dict(counts)
+
+
+def _preset_for(model_id: bytes) -> str:
+    from .. import presets
+
+    name = presets.find(model_id)
+    if name is None:
+        raise InputError(f"frames were made by model {model_id.hex()}, which no shipped preset has: pass --weights")
+    return name
+
+
+def info(bag: Path) -> dict:
+    """Topics, counts, rates, bytes per frame and the models of CompressedLatent topics."""
+    store = typestore()
+    with files.open_reader(bag) as reader:
+        span = max(reader.duration, 1) / 1e9
+        topics: dict[str, dict] = {}
+        sizes: dict[str, list[int]] = defaultdict(list)
+        models: dict[str, set[str]] = defaultdict(set)
+        guarded: dict[str, int] = defaultdict(int)
+        for conn in reader.connections:
+            entry = topics.setdefault(conn.topic, {"type": conn.msgtype, "messages": 0})
+            entry["messages"] += conn.msgcount
+        for conn, _, raw in files.messages(reader, bag):
+            sizes[conn.topic].append(len(raw))
+            if conn.msgtype == LATENT:
+                try:
+                    header = peek_header(latent_data(store.deserialize_cdr(raw, LATENT)))
+                except CodecError:
+                    models[conn.topic].add("damaged")
+                    continue
+                models[conn.topic].add(header.model_id.hex())
+                guarded[conn.topic] += header.guard_applied
+        for topic, entry in topics.items():
+            entry["rate_hz"] = round(entry["messages"] / span, 2) if entry["messages"] > 1 else None
+            entry["bytes_per_message"] = round(statistics.mean(sizes[topic])) if sizes[topic] else 0
+            if topic in models:
+                from .. import presets
+
+                entry["models"] = {m: (presets.find(bytes.fromhex(m)) if m != "damaged" else None) for m in sorted(models[topic])}
+                entry["guarded_frames"] = guarded[topic]
+        return {"bag": str(bag), "storage": files.storage_of(bag), "messages": reader.message_count,
+                "duration_s": round(reader.duration / 1e9, 3), "topics": topics}  # fmt: skip

@@ -1,0 +1,96 @@
+"""Bags on disk: finding them, opening them with one-line errors, and writing outputs atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import InputError
+
+STORAGES = ("mcap", "sqlite3")
+
+
+def is_bag(path: Path) -> bool:
+    """A rosbag2 bag: a folder with metadata.yaml (or a single .mcap / .db3 file)."""
+    return (path.is_dir() and (path / "metadata.yaml").is_file()) or (path.is_file() and path.suffix in (".mcap", ".db3"))
+
+
+def find_bags(inputs: list[Path]) -> list[Path]:
+    """Bags named directly, or every bag directly inside a folder that is not itself a bag."""
+    bags = []
+    for path in inputs:
+        if is_bag(path):
+            bags.append(path)
+        elif path.is_dir():
+            found = sorted(p for p in path.iterdir() if is_bag(p))
+            if not found:
+                raise InputError(f"{path}: not a rosbag2 bag and holds none")
+            bags += found
+        else:
+            raise InputError(f"{path}: not a rosbag2 bag (a folder with metadata.yaml, or an .mcap/.db3 file)")
+    return bags
+
+
+def storage_of(bag: Path) -> str:
+    files = [bag] if bag.is_file() else list(bag.iterdir())
+    return "mcap" if any(f.suffix == ".mcap" for f in files) else "sqlite3"
+
+
+@contextlib.contextmanager
+def open_reader(bag: Path) -> Iterator:
+    """A rosbags Reader, or InputError saying what is wrong with the bag."""
+    from rosbags.rosbag2 import Reader
+
+    try:
+        reader = Reader(bag)
+        reader.open()
+    except Exception as exc:  # noqa: BLE001 - rosbags raises many types for foreign or damaged bags
+        raise InputError(f"{bag}: cannot read the bag ({type(exc).__name__}: {exc})") from None
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def messages(reader, bag: Path, connections=()) -> Iterator:
+    """reader.messages(), with a damaged or truncated bag reported as InputError mid-stream."""
+    iterator = reader.messages(connections=connections)
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - rosbags and its storage plugins raise many types
+            raise InputError(f"{bag}: the bag is damaged or truncated ({type(exc).__name__}: {exc})") from None
+        yield item
+
+
+@contextlib.contextmanager
+def atomic_writer(out: Path, storage: str) -> Iterator:
+    """A rosbags Writer on a temporary folder beside `out`, renamed to `out` only when the block
+    finishes; on any error the partial output is removed, so no half bag looks complete."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+
+    if out.exists():
+        raise InputError(f"{out} exists: choose another output or remove it")
+    if storage not in STORAGES:
+        raise InputError(f"unknown storage {storage!r}: one of {STORAGES}")
+    tmp = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
+    try:
+        with Writer(tmp, version=9, storage_plugin=plugin) as writer:
+            yield writer
+        # rosbags names the storage file after the folder: rename it with the folder.
+        for f in tmp.iterdir():
+            if f.stem == tmp.name:
+                f.rename(tmp / f"{out.name}{f.suffix}")
+        meta = tmp / "metadata.yaml"
+        meta.write_text(meta.read_text().replace(tmp.name, out.name))
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
