@@ -26,7 +26,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--variants", default="eager,channels_last")
-    parser.add_argument("--models", default="preset,64-2,128-2", help="'preset' = the default preset; N-M = random init")
+    parser.add_argument("--models", default="preset,paper,32-2-48,32-2-64,32-2-80,64-2",
+                        help="'preset' = the default preset, a preset name, or N-M[-S] = random init of that size")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp())
@@ -34,13 +35,14 @@ def main() -> None:
     for spec in args.models.split(","):
         if spec == "preset":
             path = presets.resolve(None)
-            n, m = (lambda w: (w.N, w.M))(Encoder(str(path)).model)
-            weights[f"{presets.DEFAULT_PRESET} ({n}-{m})"] = str(path)
+            weights[f"{presets.DEFAULT_PRESET} ({Encoder(str(path)).model.name})"] = str(path)
+        elif spec in presets.available():
+            path = presets.resolve(spec)
+            weights[f"{spec} ({Encoder(str(path)).model.name})"] = str(path)
         else:
-            n, m = map(int, spec.split("-"))
             torch.manual_seed(0)
             path = tmp / f"{spec}.pt"
-            save_weights(AnonAutoencoder(n, m), path)
+            save_weights(AnonAutoencoder(*map(int, spec.split("-"))), path)
             weights[f"random {spec}"] = str(path)
 
     machine = platform.processor() or platform.machine()
