@@ -155,6 +155,14 @@ def test_bad_inputs_give_one_line_errors(tmp_path, make, message, weights):
     assert not (tmp_path / "out").exists()
 
 
+def test_unknown_storage_id_is_a_clear_error(tmp_path, weights):
+    _write_bag(tmp_path / "in", StoragePlugin.MCAP)
+    meta = tmp_path / "in" / "metadata.yaml"
+    meta.write_text(meta.read_text().replace("storage_identifier: mcap", "storage_identifier: zstd_custom"))
+    res = subprocess.run([CLI, "bag", "info", str(tmp_path / "in")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "zstd_custom" in res.stderr and "Traceback" not in res.stderr
+
+
 def test_truncated_bag_leaves_no_output_that_looks_complete(tmp_path, weights):
     _write_bag(tmp_path / "in", StoragePlugin.MCAP)
     mcap = next((tmp_path / "in").glob("*.mcap"))
