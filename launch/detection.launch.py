@@ -1,4 +1,5 @@
-"""Base-station side: decoder + detector, and optionally rviz showing decoded and annotated images."""
+"""Base-station side: decoder + detector, and optionally rviz showing decoded and annotated images and
+the web node showing the decoded stream in a browser."""
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.conditions import IfCondition
@@ -29,7 +30,11 @@ def generate_launch_description() -> LaunchDescription:
         [DeclareLaunchArgument(name, default_value="", description=text) for name, text in ARGS.items()]
         + [
             DeclareLaunchArgument("rviz", default_value="false", choices=["true", "false"], description="Start rviz2."),
+            DeclareLaunchArgument("web", default_value="false", choices=["true", "false"],
+                                  description="Also start the web node: the decoded stream on http://127.0.0.1:8080/."),
             OpaqueFunction(function=lambda context: nodes(context, graph.BASE_SIDE)),
+            OpaqueFunction(function=lambda context: nodes(context, (graph.WEB,))
+                           if context.launch_configurations.get("web") == "true" else []),
             rviz,
         ]
     )

@@ -44,6 +44,10 @@ def generate_launch_description() -> LaunchDescription:
                 description="Also run decoder + detector on this machine.",
             ),  # fmt: skip
             DeclareLaunchArgument(
+                "web", default_value="false", choices=["true", "false"],
+                description="With run_base_station, start the web node (decoded stream in a browser) too.",
+            ),  # fmt: skip
+            DeclareLaunchArgument(
                 "rviz", default_value="false", choices=["true", "false"], description="With run_base_station, start rviz2 too."
             ),  # fmt: skip
             _include("capture.launch.py"),

@@ -77,14 +77,14 @@ def test_robot_side_reads_the_camera_in_process_unless_told_otherwise():
 
 def test_executables_exist_for_every_node_of_the_graph():
     setup = (REPO / "anon_compression_nodes" / "setup.py").read_text()
-    for spec in graph.RAW_PIPELINE:
+    for spec in graph.ALL_NODES:
         assert f'"{spec.executable} = ' in setup or f'f"{spec.executable} = ' in setup
         assert importlib.util.find_spec(f"anon_compression_nodes.{spec.executable}_node") is not None
 
 
 def test_params_file_keys_are_the_graph_nodes():
     params = yaml.safe_load((REPO / graph.PARAMS_FILE).read_text())
-    assert set(params) == {spec.name for spec in graph.RAW_PIPELINE}
+    assert set(params) == {spec.name for spec in graph.ALL_NODES}
     assert params["encoder"]["ros__parameters"]["camera"], "the robot default reads the camera in-process"
     assert params["decoder"]["ros__parameters"]["require_guard"] is True
     assert all(set(v) == {"ros__parameters"} for v in params.values())
@@ -150,5 +150,5 @@ def test_readme_names_the_graph():
     readme = (REPO / "README.md").read_text()
     for topic in (graph.RAW, graph.COMPRESSED, graph.DECODED, graph.DETECTIONS, graph.ANNOTATED):
         assert topic in readme, f"README does not show topic {topic}"
-    for spec in graph.RAW_PIPELINE:
+    for spec in graph.ALL_NODES:
         assert f"**{spec.name}**" in readme, f"README does not describe node {spec.name}"

@@ -303,6 +303,17 @@ def cmd_bag_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .privacy.stage import StageConfig
+    from .web.app import Settings, serve
+
+    guard = StageConfig.from_yaml(args.guard_config) if args.guard_config else StageConfig()
+    settings = Settings(args.weights, guard, args.max_body, args.max_side, args.workers, args.queue, args.threads)
+    print(f"serving on http://{args.host}:{args.port} (POST /anonymize, /encode, /decode; GET /health)", flush=True)
+    serve(settings, args.host, args.port)
+    return 0
+
+
 def cmd_data_crowdhuman(args: argparse.Namespace) -> int:
     from .data import boxes
 
@@ -414,6 +425,18 @@ def build_parser() -> argparse.ArgumentParser:
     bi = bag_sub.add_parser("info", help="topics, counts, rates, bytes per message, models")
     bi.add_argument("input", type=Path)
     bi.set_defaults(func=cmd_bag_info)
+
+    sv = sub.add_parser("serve", help="HTTP service: POST /anonymize, /encode, /decode; GET /health")
+    sv.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
+    sv.add_argument("--port", type=int, default=8080)
+    sv.add_argument("--weights", default=None)
+    sv.add_argument("--guard-config", type=Path, default=None)
+    sv.add_argument("--max-body", type=int, default=20 * 2**20, help="bytes")
+    sv.add_argument("--max-side", type=int, default=4096, help="pixels")
+    sv.add_argument("--workers", type=int, default=1)
+    sv.add_argument("--queue", type=int, default=8, help="requests waiting for a worker; more get 503")
+    sv.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    sv.set_defaults(func=cmd_serve)
 
     lab = sub.add_parser("label", help="pseudo-label a folder of images (heads, bodies) into a JSON box file")
     lab.add_argument("input", type=Path)

@@ -45,11 +45,14 @@ DETECTOR = NodeSpec(
 # The robot default: the encoder reads the camera in-process (its `camera` parameter), so no raw
 # frame is ever published on DDS. RAW_ROBOT_SIDE (launch argument use_capture:=true, or a camera
 # driver's topic with image_topic:=...) puts raw sensor_msgs/Image frames on the wire.
+WEB = NodeSpec("web", "web", {"compressed": COMPRESSED}, "decoded stream in a browser (MJPEG) + the HTTP API")
+
 ROBOT_SIDE = (ENCODER,)  # capture.launch.py
 RAW_ROBOT_SIDE = (CAPTURE, ENCODER)  # capture.launch.py use_capture:=true
 BASE_SIDE = (DECODER, DETECTOR)  # detection.launch.py
 PIPELINE = ROBOT_SIDE + BASE_SIDE  # robot.launch.py with run_base_station:=true
 RAW_PIPELINE = RAW_ROBOT_SIDE + BASE_SIDE  # the same with use_capture:=true (demo, latency benchmark)
+ALL_NODES = RAW_PIPELINE + (WEB,)  # detection.launch.py web:=true adds the web node
 
 # Diagnostics: every node publishes its rate, processing time and counters here once a second.
 DIAGNOSTICS = "/diagnostics"

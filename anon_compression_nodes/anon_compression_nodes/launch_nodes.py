@@ -13,7 +13,7 @@ OVERRIDES = {
     "sources": ("capture", "sources", list),
     "rate_hz": (("capture", "encoder"), "rate_hz", float),
     "loop": (("capture", "encoder"), "loop", bool),
-    "weights": (("encoder", "decoder"), "weights", str),
+    "weights": (("encoder", "decoder", "web"), "weights", str),
     "max_side": ("encoder", "max_side", int),
     "device": (("encoder", "decoder", "detector"), "device", str),
     "detector_model": ("detector", "model", str),
