@@ -127,3 +127,46 @@ def test_a_flipped_version_bit_is_reported_as_damage(frame):
     damaged[4] ^= 0x02
     with pytest.raises(CorruptPayloadError, match="checksum"):
         parse(bytes(damaged))
+
+
+def _crafted(height: int, width: int, boxes=(), lc: int = 16, stride: int = 4) -> bytes:
+    """A frame that passes every bitstream check: sizes, latent shape and guard boxes consistent,
+    latents at nothing in particular (the decoder's limits must refuse it before decoding)."""
+    from anon_compression_codec.bitstream import FLAG_GUARD, Header, pack
+
+    lh, lw = -(-height // stride), -(-width // stride)
+    header = Header(b"\x00" * 8, 3, height, width, lc, lh, lw, 4, FLAG_GUARD if boxes else 0, 1, 0, tuple(boxes))
+    return pack(header, b"\x00" * 4)
+
+
+def test_decoder_limits_refuse_before_decoding(weights):
+    from anon_compression_codec import LimitError
+
+    dec = Decoder(weights)
+    with pytest.raises(LimitError, match="8192x8192"):
+        dec(_crafted(8192, 8192))
+    with pytest.raises(LimitError, match="4096 guard boxes"):
+        dec(_crafted(480, 640, [(0, 0, 640, 480)] * 4096))
+    with pytest.raises(LimitError, match="image areas"):
+        dec(_crafted(480, 640, [(0, 0, 640, 480)] * 3))
+    small = Decoder(weights, max_pixels=100)
+    with pytest.raises(LimitError, match="limit of 100"):
+        small(_crafted(20, 20))
+
+
+def test_mosaic_blurs_only_a_small_mask_whatever_the_box(monkeypatch):
+    """The soft mask's blur (whose cost grows with its kernel) runs at most MASK_SIDE pixels wide;
+    the rest is resizing and blending, linear in the box's pixels."""
+    import cv2
+
+    from anon_compression_codec.privacy import anonymize
+
+    blurred = []
+    real = cv2.GaussianBlur
+    monkeypatch.setattr(anonymize.cv2, "GaussianBlur", lambda a, *args, **kw: blurred.append(a.shape) or real(a, *args, **kw))
+    img = np.random.default_rng(0).integers(0, 256, (2048, 3000, 3), dtype=np.uint8)
+    before = img.copy()
+    anonymize.mosaic(img, [(0, 0, 3000, 2048), (10, 10, 40, 30)])
+    assert blurred and max(max(s) for s in blurred) <= anonymize.MASK_SIDE
+    centre = (slice(900, 1100), slice(1400, 1600))
+    assert np.abs(img[centre].astype(int) - before[centre]).mean() > 20  # the inside is mosaicked

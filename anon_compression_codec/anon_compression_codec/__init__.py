@@ -16,6 +16,7 @@ from .errors import (
     CodecError,
     CorruptPayloadError,
     InputError,
+    LimitError,
     ModelMismatchError,
     UnsupportedVersionError,
     WeightsError,
@@ -25,6 +26,6 @@ from .privacy.stage import StageConfig
 
 __all__ = [
     "BITSTREAM_VERSION", "CODEC_NAME", "AnonAutoencoder", "BitstreamError", "CodecError",
-    "CorruptPayloadError", "Decoder", "Encoder", "Header", "InputError", "ModelMismatchError", "StageConfig",
+    "CorruptPayloadError", "Decoder", "Encoder", "Header", "InputError", "LimitError", "ModelMismatchError", "StageConfig",
     "UnsupportedVersionError", "WeightsError", "load_weights", "parse", "peek_header", "save_weights",
 ]  # fmt: skip

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from . import bitstream, presets
 from .entropy import EntropyTables
-from .errors import InputError, ModelMismatchError
+from .errors import InputError, LimitError, ModelMismatchError
 from .geometry import cover, latent_rects
 from .model import LoadedWeights, load_weights
 from .privacy import guard as privacy_guard
@@ -137,8 +137,27 @@ class Encoder(_CodecBase):
         return bitstream.pack(header, payload)
 
 
+DEFAULT_MAX_PIXELS = 4096 * 3072  # a 12.6 MP camera, the largest a robot is likely to carry
+DEFAULT_MAX_GUARD_BOXES = 1024
+DEFAULT_MAX_GUARD_AREA = 2.0  # the guard boxes' summed area, in image areas
+
+
 class Decoder(_CodecBase):
-    """`Decoder(weights)(data) -> image`: HxWx3 uint8 (HxW for grayscale sources)."""
+    """`Decoder(weights)(data) -> image`: HxWx3 uint8 (HxW for grayscale sources).
+
+    Limits, checked from the header before anything is allocated, so no frame anyone can publish
+    costs more than they allow: `max_pixels` (height x width), `max_guard_boxes` and
+    `max_guard_area` (the boxes' summed area in image areas: the mosaic's cost is linear in it).
+    Beyond them a frame is refused with LimitError.
+    """
+
+    def __init__(self, weights: str | Path | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 max_guard_boxes: int = DEFAULT_MAX_GUARD_BOXES, max_guard_area: float = DEFAULT_MAX_GUARD_AREA,
+                 **kwargs) -> None:  # fmt: skip
+        if max_pixels < 1 or max_guard_boxes < 0 or max_guard_area < 0:
+            raise InputError("max_pixels must be >= 1, max_guard_boxes and max_guard_area >= 0")
+        super().__init__(weights, **kwargs)
+        self.max_pixels, self.max_guard_boxes, self.max_guard_area = max_pixels, max_guard_boxes, max_guard_area
 
     def __call__(self, data: bytes, channel_order: ChannelOrder = "rgb") -> np.ndarray:
         return self.decode(data, channel_order)
@@ -146,6 +165,14 @@ class Decoder(_CodecBase):
     def check(self, data: bytes) -> tuple[bitstream.Header, bytes]:
         """Validate a frame against this decoder's model without decoding it."""
         header, payload = bitstream.parse(data)
+        pixels = header.height * header.width
+        if pixels > self.max_pixels:
+            raise LimitError(f"frame of {header.width}x{header.height} pixels exceeds this decoder's limit of {self.max_pixels}")
+        if len(header.guard_boxes) > self.max_guard_boxes:
+            raise LimitError(f"frame carries {len(header.guard_boxes)} guard boxes, the limit is {self.max_guard_boxes}")
+        area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in header.guard_boxes)
+        if area > self.max_guard_area * pixels:
+            raise LimitError(f"guard boxes cover {area / pixels:.1f} image areas, this decoder's limit is {self.max_guard_area}")
         if header.model_id != self.model_id:
             raise ModelMismatchError(
                 f"frame was made by model {header.model_id.hex()}, this decoder has {self.model_id.hex()} "

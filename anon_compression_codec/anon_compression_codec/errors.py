@@ -27,3 +27,7 @@ class UnsupportedVersionError(BitstreamError):
 
 class ModelMismatchError(BitstreamError):
     """A payload made by other weights than the decoder's."""
+
+
+class LimitError(BitstreamError):
+    """A well-formed payload beyond this decoder's limits (pixels, guard boxes or their area)."""

@@ -13,6 +13,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 
 from anon_compression_codec import BitstreamError, CodecError, Decoder, presets
+from anon_compression_codec.codec import DEFAULT_MAX_PIXELS
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import common, image_conversion
@@ -34,6 +35,8 @@ class DecoderNode(Node):
                                 "loaded one (the encoder switched rungs), load that preset.")  # fmt: skip
         self.require_guard = d(self, "require_guard", True, "Refuse frames the encoder did not guard (privacy guard flag "
                                "unset). Set at launch only.", read_only=True)  # fmt: skip
+        self.max_pixels = d(self, "max_pixels", DEFAULT_MAX_PIXELS, "Refuse frames larger than this many pixels (checked "
+                            "from the header before decoding).", read_only=True, int_range=(1, 8192 * 8192))  # fmt: skip
         input_qos = common.declare_input_qos(self, "reliable", 10)
         output_qos = common.declare_output_qos(self, 2)
 
@@ -49,7 +52,7 @@ class DecoderNode(Node):
         self.sub = self.create_subscription(CompressedLatent, "compressed", self._on_latent, input_qos)
 
     def _load(self, weights: str, device: str) -> Decoder:
-        codec = Decoder(weights or None, device=device)
+        codec = Decoder(weights or None, device=device, max_pixels=self.max_pixels)
         self.get_logger().info(f"decoder ready: weights {codec.weights.path} (model {codec.model_id.hex()}) on {device}")
         return codec
 
