@@ -1,4 +1,8 @@
-"""anon_compression_codec: anonymizing learned image compression (no ROS)."""
+"""anon_compression_codec: anonymizing learned image compression (no ROS).
+
+The bitstream and the errors import at once; the parts that need torch (Encoder, Decoder, the model,
+StageConfig) import on first use (PEP 562), so tools that only read headers start fast.
+"""
 
 import warnings
 
@@ -10,7 +14,6 @@ warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", ca
 
 from .bitstream import CODEC_NAME, Header, parse, peek_header
 from .bitstream import VERSION as BITSTREAM_VERSION
-from .codec import Decoder, Encoder
 from .errors import (
     BitstreamError,
     CodecError,
@@ -21,11 +24,25 @@ from .errors import (
     UnsupportedVersionError,
     WeightsError,
 )
-from .model import AnonAutoencoder, load_weights, save_weights
-from .privacy.stage import StageConfig
+
+_LAZY = {
+    "Encoder": "codec", "Decoder": "codec", "AnonAutoencoder": "model", "load_weights": "model", "save_weights": "model",
+    "StageConfig": "privacy.stage",
+}  # fmt: skip
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
-    "BITSTREAM_VERSION", "CODEC_NAME", "AnonAutoencoder", "BitstreamError", "CodecError",
-    "CorruptPayloadError", "Decoder", "Encoder", "Header", "InputError", "LimitError", "ModelMismatchError", "StageConfig",
+    "BITSTREAM_VERSION", "CODEC_NAME", "AnonAutoencoder", "BitstreamError", "CodecError", "CorruptPayloadError",
+    "Decoder", "Encoder", "Header", "InputError", "LimitError", "ModelMismatchError", "StageConfig",
     "UnsupportedVersionError", "WeightsError", "load_weights", "parse", "peek_header", "save_weights",
 ]  # fmt: skip

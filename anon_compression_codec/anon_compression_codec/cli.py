@@ -1,4 +1,7 @@
-"""`anon-codec`: encode, decode, roundtrip and inspect `.acl` frames.
+"""`anon-codec`: encode, decode, roundtrip and inspect `.acl` frames, and the tools around them.
+
+Heavy modules (torch, through the codec) are imported by the commands that need them, so `info`
+and `--help` start fast.
 
 User errors print one line `anon-codec: error: ...` and exit with status 2; no tracebacks.
 """
@@ -17,7 +20,6 @@ import numpy as np
 from tqdm import tqdm
 
 from . import bitstream, io, presets
-from .codec import Decoder, Encoder
 from .errors import CodecError
 from .evaluation.metrics import bpp, psnr
 
@@ -30,6 +32,8 @@ def _progress(items: Iterable, total: int | None, desc: str) -> Iterable:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    from .codec import Encoder
+
     enc = Encoder(args.weights, threads=args.threads, guard=not args.no_guard)
     data = enc(io.read_image(args.input), channel_order="bgr")
     args.output.write_bytes(data)
@@ -39,6 +43,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 def cmd_decode(args: argparse.Namespace) -> int:
     data = _read_bytes(args.input)
+    from .codec import Decoder
+
     io.write_image(args.output, Decoder(args.weights, threads=args.threads)(data, channel_order="bgr"))
     print(f"{args.output}: written")
     return 0
@@ -92,6 +98,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_roundtrip(args: argparse.Namespace) -> int:
+    from .codec import Decoder, Encoder
+
     enc = Encoder(args.weights, threads=args.threads, guard=not args.no_guard)
     dec = Decoder(args.weights, threads=args.threads)
     kind = io.kind_of(args.input)

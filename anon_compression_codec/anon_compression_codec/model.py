@@ -28,11 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from compressai.entropy_models import EntropyBottleneck
-from compressai.layers import GDN1
-from compressai.models.utils import conv, deconv
 from torch import nn
 
+from ._compressai import GDN1, EntropyBottleneck
 from .errors import WeightsError
 
 WEIGHTS_FORMAT = "anon_compression_weights"
@@ -40,6 +38,17 @@ WEIGHTS_FORMAT_VERSION = 1
 _REFERENCE_PREFIXES = {"_encoder.encoder.": "g_a.", "_decoder.decoder.": "g_s.", "_bottleneck.": "entropy_bottleneck."}
 # Buffers whose shapes depend on the trained quantiles; rebuilt by update() when absent.
 CDF_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length")
+
+
+def conv(in_channels: int, out_channels: int, kernel_size: int = 5, stride: int = 2) -> nn.Conv2d:
+    """compressai.models.utils.conv (its module imports every compressai model)."""
+    return nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=kernel_size // 2)
+
+
+def deconv(in_channels: int, out_channels: int, kernel_size: int = 5, stride: int = 2) -> nn.ConvTranspose2d:
+    """compressai.models.utils.deconv."""
+    return nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride=stride, output_padding=stride - 1,
+                              padding=kernel_size // 2)  # fmt: skip
 
 
 class AnonAutoencoder(nn.Module):
