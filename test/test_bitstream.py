@@ -170,3 +170,27 @@ def test_mosaic_blurs_only_a_small_mask_whatever_the_box(monkeypatch):
     assert blurred and max(max(s) for s in blurred) <= anonymize.MASK_SIDE
     centre = (slice(900, 1100), slice(1400, 1600))
     assert np.abs(img[centre].astype(int) - before[centre]).mean() > 20  # the inside is mosaicked
+
+
+def test_fuzz_benchmark_mutations_give_only_clear_errors(weights):
+    """A few hundred cases of bench/fuzz.py's mutations (the benchmark runs 10,000)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from fuzz import mutate
+
+    img = np.random.default_rng(3).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    sources = [Encoder(weights, guard=False)(img, boxes=np.array([[10, 10, 40, 40]])), Encoder(weights, guard=False)(img)]
+    dec = Decoder(weights)
+    rng = np.random.default_rng(7)
+    kinds = set()
+    for n in range(400):
+        kind, data = mutate(sources[n % 2], rng)
+        kinds.add(kind)
+        try:
+            out = dec(data)
+        except BitstreamError:
+            continue
+        assert out.dtype == np.uint8 and out.ndim in (2, 3)  # a valid frame may claim one channel
+    assert kinds == {"flip", "truncate", "append", "overwrite", "field", "guard", "random"}

@@ -71,3 +71,21 @@ def test_latent_rects_cover_the_receptive_field():
     # Clipped at the latent grid.
     assert latent_rects([(0, 0, 5, 5)], 640, 480, 16, 4, (30, 40)) == [(0, 0, 3, 3)]
 
+
+
+def test_boxes_at_the_right_or_bottom_edge_reach_the_latents_that_see_the_padding():
+    """Padding replicates edge pixels into the last latent column/row: a box touching that edge
+    must reach it, for every size that is not a multiple of the stride."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        layers = int(rng.integers(1, 5))
+        stride = 2**layers
+        w, h = int(rng.integers(1, 200)), int(rng.integers(1, 200))
+        lh, lw = -(-h // stride), -(-w // stride)
+        x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
+        (ly0, lx0, ly1, lx1), = latent_rects([(x0, y0, w, h)], w, h, stride, layers, (lh, lw))
+        assert (ly1, lx1) == (lh, lw)
+        # Each latent whose field [stride*i - r, stride*i + r] meets the box is included, none other.
+        r = analysis_radius(layers)
+        expect_x0 = min(i for i in range(lw) if stride * i + r >= x0)
+        assert lx0 == expect_x0

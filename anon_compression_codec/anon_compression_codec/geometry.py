@@ -109,15 +109,13 @@ def analysis_radius(layers: int) -> int:
 
 def latent_rects(boxes, width: int, height: int, stride: int, layers: int, latent_hw: tuple[int, int]):
     """Integer pixel boxes -> the latent rectangles (y0, x0, y1, x1), end-exclusive, whose receptive
-    field touches them. A box touching the right or bottom edge also covers the replicated padding,
-    which copies its pixels."""
+    field touches them. The replicated padding right of and below the image copies edge pixels; the
+    latents that see it are the last column and row, which any box touching that edge already
+    reaches (the last latent's centre, stride * (latent size - 1), lies inside the image)."""
     r = analysis_radius(layers)
     lh, lw = latent_hw
-    padded_w, padded_h = lw * stride, lh * stride
     rects = []
     for x0, y0, x1, y1 in boxes:
-        x1 = padded_w if x1 >= width else x1
-        y1 = padded_h if y1 >= height else y1
         lx0, ly0 = max(0, -((r - x0) // stride)), max(0, -((r - y0) // stride))  # ceil((x0 - r) / stride)
         lx1, ly1 = min(lw, (x1 - 1 + r) // stride + 1), min(lh, (y1 - 1 + r) // stride + 1)
         if lx1 > lx0 and ly1 > ly0:
