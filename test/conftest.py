@@ -3,6 +3,8 @@ about pixels can fail) and random-init weight files (the codec must work with an
 
 from __future__ import annotations
 
+import os
+import random
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,11 @@ import pytest
 import torch
 
 from anon_compression_codec import AnonAutoencoder, save_weights
+
+# ROS tests of one run talk only to each other: a random DDS domain for this session (every node a
+# test starts inherits it), unless the caller chose one.
+if "ROS_DOMAIN_ID" not in os.environ:
+    os.environ["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(1, 100))
 
 
 def make_model(N: int = 16, M: int = 1, seed: int = 0) -> AnonAutoencoder:

@@ -9,7 +9,8 @@ from ros_helpers import REPO
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
-from anon_compression_codec import Decoder, Encoder
+from anon_compression_codec import Decoder, Encoder, peek_header
+from anon_compression_codec.bitstream import message_fields
 
 TOPIC = "/camera/image_anon"
 TYPE = "anon_compression_msgs/msg/CompressedLatent"
@@ -26,10 +27,9 @@ def test_compressed_stream_survives_a_bag(tmp_path, weights):
         conn = writer.add_connection(TOPIC, TYPE, typestore=store)
         for i, frame in enumerate(frames):
             data = enc(frame)
-            msg = Msg(header=Header(stamp=Time(sec=i, nanosec=0), frame_id="cam"), codec="anon_compression",
-                      bitstream_version=1, model_id=enc.model_id.hex(), height=24, width=32, encoding="rgb8",
-                      latent_channels=16, latent_height=3, latent_width=4, guard_applied=False,
-                      data=np.frombuffer(data, np.uint8))  # fmt: skip
+            # Every field as the encoder node fills it: from the frame's own header.
+            msg = Msg(header=Header(stamp=Time(sec=i, nanosec=0), frame_id="cam"), encoding="rgb8",
+                      **message_fields(peek_header(data)), data=np.frombuffer(data, np.uint8))  # fmt: skip
             writer.write(conn, i * 10**8, store.serialize_cdr(msg, TYPE))
     dec = Decoder(weights)
     with Reader(tmp_path / "bag") as reader:

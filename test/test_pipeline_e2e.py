@@ -68,15 +68,24 @@ def test_frames_flow_and_headers_survive(pipeline):
     node, _ = pipeline
     seen = node.seen
     raw_by_stamp = {(m.header.stamp.sec, m.header.stamp.nanosec): m for m in seen["raw"]}
+    assert len(seen["detections"]) >= 3
     for det in seen["detections"]:
         assert det.header.frame_id == "test_cam"
         assert (det.header.stamp.sec, det.header.stamp.nanosec) in raw_by_stamp
         assert det.model == "best.pt"
+    matched = 0
     for dec in seen["decoded"]:
         src = raw_by_stamp.get((dec.header.stamp.sec, dec.header.stamp.nanosec))
         if src is not None:
+            matched += 1
             assert (dec.width, dec.height) == (src.width, src.height) == (W, H)
             assert dec.header.frame_id == src.header.frame_id == "test_cam"
+            # The decoded frame resembles its source (a trained model; the frame is the bus photo).
+            a = np.frombuffer(bytes(src.data), np.uint8).reshape(H, W, 3)[..., ::-1].astype(float)
+            b = np.frombuffer(bytes(dec.data), np.uint8).reshape(H, W, 3).astype(float)
+            if dec.encoding == "rgb8":
+                assert np.mean((a - b) ** 2) < np.mean((a - a.mean()) ** 2)
+    assert matched >= 3, "no decoded frame could be matched to its source by stamp"
 
 
 def test_compressed_is_far_below_raw(pipeline):

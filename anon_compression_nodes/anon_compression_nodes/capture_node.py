@@ -25,6 +25,7 @@ class Source:
     is_file: bool
     publisher: object
     finished: bool = False
+    suffix: str = ""  # "" for a single source, else its index among the sources asked for
 
 
 def expand(specs: list[str]) -> list[str]:
@@ -67,9 +68,10 @@ class CaptureNode(Node):
             if not cap.isOpened():
                 self.get_logger().error(f"cannot open source {spec!r}; skipping it")
                 continue
-            topic = "image" if len(names) == 1 else f"cam{i}/image"
-            pub = self.create_publisher(Image, topic, output_qos)
-            self.sources.append(Source(spec, cap, is_file, pub))
+            # Topic and frame_id carry the same index: the source's place in `sources`.
+            suffix = "" if len(names) == 1 else str(i)
+            pub = self.create_publisher(Image, f"cam{suffix}/image" if suffix else "image", output_qos)
+            self.sources.append(Source(spec, cap, is_file, pub, suffix=suffix))
             self.get_logger().info(f"source {spec!r} -> {pub.topic_name}")
         if not self.sources:
             self.stats.error(f"no source could be opened of {specs}")
@@ -88,7 +90,7 @@ class CaptureNode(Node):
         return common.ACCEPT
 
     def _tick(self) -> None:
-        for i, src in enumerate(self.sources):
+        for src in self.sources:
             if src.finished:
                 continue
             if src.publisher.get_subscription_count() == 0:
@@ -110,7 +112,7 @@ class CaptureNode(Node):
                 continue
             header = Image().header
             header.stamp = self.get_clock().now().to_msg()
-            header.frame_id = self.frame_id if len(self.sources) == 1 else f"{self.frame_id}{i}"
+            header.frame_id = f"{self.frame_id}{src.suffix}"
             src.publisher.publish(image_conversion.from_array(frame, "bgr8", header))
             self.stats.frame(time.perf_counter() - t0, frame.nbytes)
 

@@ -54,6 +54,7 @@ class DecoderNode(Node):
     def _load(self, weights: str, device: str) -> Decoder:
         codec = Decoder(weights or None, device=device, max_pixels=self.max_pixels)
         self.get_logger().info(f"decoder ready: weights {codec.weights.path} (model {codec.model_id.hex()}) on {device}")
+        self.stats.ok()
         return codec
 
     def _on_set(self, params) -> common.SetParametersResult:

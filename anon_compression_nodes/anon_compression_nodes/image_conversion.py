@@ -6,6 +6,8 @@ encoding says, row padding dropped).
 
 from __future__ import annotations
 
+from array import array as byte_array
+
 import numpy as np
 from sensor_msgs.msg import Image
 
@@ -43,5 +45,5 @@ def from_array(array: np.ndarray, encoding: str, header) -> Image:
     msg.height, msg.width, msg.step = height, width, step
     msg.encoding = encoding
     msg.is_bigendian = 0
-    msg.data = contiguous.tobytes()
+    msg.data = byte_array("B", contiguous.tobytes())  # fast on every distro; bytes is checked per element on Humble
     return msg

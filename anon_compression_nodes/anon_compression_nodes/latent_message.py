@@ -3,6 +3,8 @@ filled from its parsed header, and a message whose fields disagree with it is re
 
 from __future__ import annotations
 
+from array import array as byte_array
+
 from anon_compression_codec import BITSTREAM_VERSION, CODEC_NAME, CorruptPayloadError, Header, peek_header
 from anon_compression_codec.bitstream import message_fields
 from anon_compression_msgs.msg import CompressedLatent
@@ -10,7 +12,7 @@ from anon_compression_msgs.msg import CompressedLatent
 
 def to_message(data: bytes, encoding: str, header_msg) -> CompressedLatent:
     msg = CompressedLatent(header=header_msg, encoding=encoding, **message_fields(peek_header(data)))
-    msg.data = data
+    msg.data = byte_array("B", data)  # fast on every distro; bytes is checked per element on Humble
     return msg
 
 
