@@ -35,7 +35,7 @@ def test_robot_default_puts_no_raw_image_on_dds(tmp_path, weights):
     node.create_subscription(Image, graph.DECODED, decoded.append, 10)
     node.create_subscription(CompressedLatent, graph.COMPRESSED, latents.append, 10)
     try:
-        spin_until(node, lambda: len(decoded) >= 3, 90, "decoded frames from the in-process camera")
+        spin_until(node, lambda: len(decoded) >= 3 and len(latents) >= 2, 90, "decoded and compressed frames")
         images = {name for name, types in node.get_topic_names_and_types() if "sensor_msgs/msg/Image" in types}
         assert images == {"/" + graph.DECODED}, images
         assert latents and all(m.guard_applied for m in latents)
