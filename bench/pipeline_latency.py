@@ -71,6 +71,8 @@ def main() -> None:
     parser.add_argument("--no-guard", action="store_true", help="encoder without the privacy guard")
     parser.add_argument("--input-reliability", default="reliable", choices=("best_effort", "reliable"))
     args = parser.parse_args()
+    if not Path(args.video).is_file():
+        raise SystemExit(f"{args.video} is missing: install Debian's opencv-doc (make demo does) or pass --video")
     rclpy.init()
     print(f"privacy guard {'off' if args.no_guard else 'on'}, encoder input {args.input_reliability}")
     print("| capture Hz | published | decoded | delivered | p50 ms | p99 ms |")

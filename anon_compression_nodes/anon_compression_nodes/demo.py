@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import rclpy
 import yaml
+from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import Image
 
 from anon_compression_msgs.msg import CompressedLatent, Detections
@@ -57,16 +58,29 @@ def run(video: str, out: Path, frames: int, weights: str, timeout: float) -> dic
         Image, graph.ANNOTATED, lambda m: annotated.__setitem__(_key(m), image_conversion.to_array(m).copy()), 100
     )
     node.create_subscription(Detections, graph.DETECTIONS, lambda m: dets.__setitem__(_key(m), len(m.detections)), 100)
+    rates: dict[str, float] = {}
+
+    def on_diagnostics(m) -> None:
+        for status in m.status:
+            values = {kv.key: kv.value for kv in status.values}
+            if "rate_hz" in values:
+                rates[status.name.rsplit("/", 1)[-1]] = float(values["rate_hz"])
+
+    node.create_subscription(DiagnosticArray, graph.DIAGNOSTICS, on_diagnostics, 50)
     t_start = time.monotonic()
     try:
-        local_run.spin_until(node, lambda: len(annotated) >= frames, timeout, f"{frames} annotated frames")
+        # Every decoded frame counts; the detector annotates at its own (limited) rate.
+        local_run.spin_until(node, lambda: len(decoded) >= frames and len(annotated) >= 3, timeout, f"{frames} decoded frames")
     finally:
         elapsed = time.monotonic() - t_start
         codes = local_run.stop(procs)
         node.destroy_node()
         rclpy.shutdown()
-    keys = sorted(k for k in annotated if k in raw and k in decoded and k in sizes)
-    return _report(keys, raw, decoded, annotated, sizes, dets, arrival, out, elapsed, codes)
+    keys = sorted(k for k in decoded if k in raw and k in sizes)
+    report = _report(keys, raw, decoded, annotated, sizes, dets, arrival, out, elapsed, codes)
+    report["node_rates_hz"] = {name: round(r, 2) for name, r in sorted(rates.items())}
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    return report
 
 
 def _report(keys, raw, decoded, annotated, sizes, dets, arrival, out: Path, elapsed: float, codes) -> dict:
@@ -80,7 +94,9 @@ def _report(keys, raw, decoded, annotated, sizes, dets, arrival, out: Path, elap
     jpeg95 = []
     for i, k in enumerate(keys):
         original = cv2.resize(raw[k], (w, h), interpolation=cv2.INTER_AREA)
-        pair = np.hstack([original, annotated[k]])
+        # The detector's annotated frame where it ran on this one, else the decoded frame.
+        shown = annotated.get(k, decoded[k][..., ::-1] if decoded[k].ndim == 3 else decoded[k])
+        pair = np.hstack([original, shown])
         writer.write(pair)
         jpeg95.append(len(cv2.imencode(".jpg", original, [cv2.IMWRITE_JPEG_QUALITY, 95])[1]))
         if i % 3 == 0:

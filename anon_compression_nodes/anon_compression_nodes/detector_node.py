@@ -56,6 +56,10 @@ class DetectorNode(Node):
         d = common.declare
         self.model_path = d(self, "model", "", "ultralytics .pt weights; empty = the shipped offline person model.",
                             read_only=True) or default_model()  # fmt: skip
+        self.max_rate_hz = d(self, "max_rate_hz", 2.0, "Detect at most this many frames per second (others are skipped, "
+                             "counted) so YOLO never starves nodes sharing the machine; 0 = every frame.",
+                             float_range=(0.0, 120.0))  # fmt: skip
+        self._last = 0.0
         self.confidence = d(self, "confidence", 0.25, "Minimum score of a published detection.", float_range=(0.0, 1.0))
         self.classes = d(self, "classes", [""], "Class names to keep; [''] keeps every class.")
         self.device = d(self, "device", "cpu", "Torch device for inference.", read_only=True, choices=("cpu", "cuda"))
@@ -77,7 +81,7 @@ class DetectorNode(Node):
 
     def _on_set(self, params) -> common.SetParametersResult:
         for p in params:
-            if p.name in ("confidence", "classes"):
+            if p.name in ("confidence", "classes", "max_rate_hz"):
                 setattr(self, p.name, p.value)
         return common.ACCEPT
 
@@ -100,6 +104,11 @@ class DetectorNode(Node):
             return
         if self.det_pub.get_subscription_count() == 0 and self.img_pub.get_subscription_count() == 0:
             return
+        now = time.monotonic()
+        if self.max_rate_hz > 0 and now - self._last < 1.0 / self.max_rate_hz:
+            self.stats.count("skipped_rate")
+            return
+        self._last = now
         try:
             image = image_conversion.to_array(msg)
         except image_conversion.UnsupportedEncoding as exc:
