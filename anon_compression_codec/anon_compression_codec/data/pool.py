@@ -45,11 +45,12 @@ SOURCES = [
     *(Source(n.lower(), "deb:plasma-workspace-wallpapers", _PLASMA.format(n), _PLASMA_LICENCE)
       for n in ("BytheWater", "ColdRipple", "FallenLeaf", "Grey", "MilkyWay", "OneStandsOut", "Path", "summer_1am",
                 "Kite", "DarkestHour")),  # fmt: skip
-    Source("coffee", "py:skimage", "data/coffee.png", "scikit-image data: public domain (Rachel Michetti)"),
-    Source("chelsea", "py:skimage", "data/chelsea.png", "scikit-image data: CC0 (Stefan van der Walt)"),
-    Source("rocket", "py:skimage", "data/rocket.jpg", "scikit-image data: public domain (NASA)"),
-    Source("motorcycle", "py:skimage", "data/motorcycle_left.png", "scikit-image data: Middlebury stereo set, CC BY"),
-    Source("brick", "py:skimage", "data/brick.png", "scikit-image data: CC0"),
+    Source("coffee", "py:skimage", "data/coffee.png", "scikit-image data: CC0 (photographer Rachel Michetti)"),
+    Source("chelsea", "py:skimage", "data/chelsea.png", "scikit-image data: CC0 (photographer Stefan van der Walt)"),
+    Source("rocket", "py:skimage", "data/rocket.jpg", "scikit-image data: public domain (released by SpaceX)"),
+    Source("motorcycle", "py:skimage", "data/motorcycle_left.png",
+           "scikit-image data: Middlebury 2014 stereo dataset (Scharstein et al.); no licence stated, research use"),
+    Source("brick", "py:skimage", "data/brick.png", "scikit-image data: CC0 (CC0Textures)"),
     # Held out: whole photos for the rate-distortion evaluation, never trained on.
     Source("dune", "deb:mate-backgrounds", _MATE.format("Dune"), _MATE_LICENCE, "eval"),
     Source("ladybird", "deb:mate-backgrounds", _MATE.format("LadyBird"), _MATE_LICENCE, "eval"),
