@@ -136,7 +136,7 @@ def test_eval_command_reports_every_codec(tmp_path, weights):
 
 
 def test_shipped_presets_load_and_roundtrip():
-    assert {"balanced", "paper"} <= set(presets.available())
+    assert {"low", "default", "high", "paper"} <= set(presets.available())
     img = np.random.default_rng(2).integers(0, 256, (50, 70, 3), dtype=np.uint8)
     for name in presets.available():
         w = load_weights(presets.resolve(name))

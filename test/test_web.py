@@ -155,7 +155,7 @@ def test_web_node_page_shows_the_decoded_stream(tmp_path):
     from anon_compression_nodes import graph
     from anon_compression_nodes.latent_message import to_message
 
-    weights = "paper"
+    weights = "default"
     port = _free_port()
     (tmp_path / "o.yaml").write_text(yaml.safe_dump({"web": {"ros__parameters": {"weights": weights, "port": port}}}))
     (proc,) = start_all((graph.WEB,), tmp_path / "o.yaml", tmp_path)

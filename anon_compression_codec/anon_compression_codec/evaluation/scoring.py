@@ -91,9 +91,16 @@ class Scorer:
         self.tallies: dict[str, Tally] = {}
 
     def reference(self, image: np.ndarray, heads: np.ndarray | None):
+        """Detections on the original. Where head boxes are labelled (an empty array for a photo
+        without people), only MTCNN faces inside a labelled head count: its false positives (boats,
+        textures) are not faces whose survival means anything."""
         found_faces, found_persons = self.faces(image), self.persons(image)
         if heads is None:
             heads = face_to_head(found_faces, image.shape[1], image.shape[0])
+        else:
+            centres = (found_faces[:, :2] + found_faces[:, 2:4]) / 2
+            inside = [any(x0 <= cx <= x1 and y0 <= cy <= y1 for x0, y0, x1, y1 in np.asarray(heads)[:, :4]) for cx, cy in centres]
+            found_faces = found_faces[np.asarray(inside, bool)] if len(found_faces) else found_faces
         return found_faces, found_persons, heads, self.hog(image)
 
     def add(self, name: str, original: np.ndarray, decoded: np.ndarray, nbytes: int, ref, quality: int | None = None) -> None:
@@ -153,7 +160,7 @@ def evaluate(images: list[tuple[np.ndarray, np.ndarray | None]], weights: str | 
     return scorer.summaries()
 
 
-def load_pool_images(pool: Path, max_side: int = 960) -> list[tuple[np.ndarray, None]]:
+def load_pool_images(pool: Path, max_side: int = 960) -> list[tuple[np.ndarray, np.ndarray]]:
     """The held-out photos of a photo pool, longer side at most max_side (camera-like sizes)."""
     import cv2
 
@@ -164,7 +171,9 @@ def load_pool_images(pool: Path, max_side: int = 960) -> list[tuple[np.ndarray, 
     for path in read(pool, "eval"):
         img = io.read_image(path)
         scale = min(1.0, max_side / max(img.shape[:2]))
-        out.append((cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img, None))
+        # Nature photos: no people, so no heads (an empty array, not None: no face counts on them).
+        out.append((cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img,
+                    np.zeros((0, 4), np.float32)))
     return out
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import WeightsError
 
 PRESET_DIR = Path(__file__).resolve().parent
-DEFAULT_PRESET = "balanced"
+DEFAULT_PRESET = "default"
 
 
 def available() -> list[str]:

@@ -176,6 +176,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     log = csv.writer(log_file)
     if log_new:
         log.writerow(["step", "loss", "mse", "head", "body", "bpp", "psnr", "aux", "seconds"])
+        log_file.flush()
     # Offsetting the sampler by the step makes a resumed run see new samples, not a replay.
     loader = DataLoader(torch.utils.data.Subset(dataset, range(step * cfg.batch, (cfg.steps + 1) * cfg.batch)),
                         batch_size=cfg.batch, collate_fn=collate)  # fmt: skip
@@ -187,6 +188,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     eval_log = csv.writer(eval_file)
     if eval_new:
         eval_log.writerow(["step", "bpp", "psnr", "lr"])
+        eval_file.flush()  # a run killed before its first evaluation must still leave the header
     for x, heads, bodies in loader:
         if step >= cfg.steps:
             break
