@@ -48,6 +48,23 @@ def open_source(spec: str, width: int, height: int) -> tuple[cv2.VideoCapture, b
     return cap, is_file
 
 
+def read_frame(src: Source, loop: bool, node: Node, stats: common.Stats):
+    """The next frame of a source, or None: a video file that ended (restarted with `loop`) is marked
+    finished; a camera that gave no frame is counted as refused (diagnostics WARN)."""
+    ok, frame = src.capture.read()
+    if not ok and src.is_file and loop:
+        src.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        ok, frame = src.capture.read()
+    if ok:
+        return frame
+    if src.is_file:
+        src.finished = True
+        node.get_logger().info(f"end of {src.spec}")
+    else:
+        stats.refused("read_failures", f"no frame from {src.spec}")
+    return None
+
+
 class CaptureNode(Node):
     def __init__(self) -> None:
         super().__init__("capture")
@@ -98,17 +115,8 @@ class CaptureNode(Node):
                     src.capture.grab()  # keep a live camera's buffer fresh
                 continue
             t0 = time.perf_counter()
-            ok, frame = src.capture.read()
-            if not ok and src.is_file and self.loop:
-                src.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                ok, frame = src.capture.read()
-            if not ok:
-                if src.is_file:
-                    src.finished = True
-                    self.get_logger().info(f"end of {src.spec}")
-                else:
-                    self.stats.count("read_failures")
-                    self.get_logger().warning(f"no frame from {src.spec}", throttle_duration_sec=5.0)
+            frame = read_frame(src, self.loop, self, self.stats)
+            if frame is None:
                 continue
             header = Image().header
             header.stamp = self.get_clock().now().to_msg()

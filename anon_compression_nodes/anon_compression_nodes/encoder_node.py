@@ -22,7 +22,7 @@ from anon_compression_codec import CodecError, Encoder, StageConfig
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import common, image_conversion
-from .capture_node import Source, open_source
+from .capture_node import Source, open_source, read_frame
 from .latent_message import to_message
 
 ERROR_THROTTLE_S = 5.0
@@ -113,16 +113,8 @@ class EncoderNode(Node):
             if not src.is_file:
                 src.capture.grab()  # keep a live camera's buffer fresh
             return
-        ok, frame = src.capture.read()
-        if not ok and src.is_file and self.loop:
-            src.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            ok, frame = src.capture.read()
-        if not ok:
-            if src.is_file:
-                src.finished = True
-                self.get_logger().info(f"end of {src.spec}")
-            else:
-                self.stats.refused("read_failures", f"no frame from {src.spec}")
+        frame = read_frame(src, self.loop, self, self.stats)
+        if frame is None:
             return
         header = Image().header
         header.stamp = self.get_clock().now().to_msg()
