@@ -21,11 +21,11 @@ test -f data/pool/pool.json || "$CLI" data pool --out data/pool
 test -f data/offline/images/vtest_0000.png || "$CLI" data offline --out data/offline
 if [[ $stage == train || $stage == all ]]; then
   train default
-  "$CLI" export "$RUNS/default/last.ckpt" "$RUNS/default/export.pt"
+  "$CLI" export "$RUNS/default/last.ckpt" "$PRESETS/default.pt"  # the rungs start from it
   train low & train high & wait  # one thread each: the two rungs share the two cores
 fi
 if [[ $stage == export || $stage == all ]]; then
-  for name in low default high; do "$CLI" export "$RUNS/$name/last.ckpt" "$PRESETS/$name.pt"; done
+  for name in low high; do "$CLI" export "$RUNS/$name/last.ckpt" "$PRESETS/$name.pt"; done
 fi
 if [[ $stage == bench || $stage == all ]]; then
   "$CLI" bench --out "docs/bench/$(date +%F)"

@@ -24,6 +24,7 @@ import yaml
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from .. import presets
 from ..data.boxes import read_json
 from ..data.offline import lfw_faces
 from ..data.pool import read as pool_read
@@ -93,11 +94,10 @@ class Config:
 
 
 def _init_from(model: AnonAutoencoder, path: str) -> None:
-    """Start from a weight file: every tensor whose name and shape fit (a wider synthesis starts
+    """Start from a weight file or a preset name: every tensor whose name and shape fit (a wider synthesis starts
     fresh); the CDF tables are rebuilt at export, so they are not carried over."""
     own = model.state_dict()
-    path = str(Path(path).expanduser())
-    state = {k: v for k, v in load_weights(path).model.state_dict().items()
+    state = {k: v for k, v in load_weights(presets.resolve(path)).model.state_dict().items()
              if k.split(".")[-1] not in CDF_BUFFERS and k in own and own[k].shape == v.shape}  # fmt: skip
     model.load_state_dict(state, strict=False)
 
