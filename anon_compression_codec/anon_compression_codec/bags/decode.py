@@ -42,9 +42,10 @@ def decode(bag: Path, out: Path, fmt: str = "bag", weights: str | None = None, s
     def decoded(raw: bytes):
         msg = store.deserialize_cdr(raw, LATENT)
         data = latent_data(msg)
-        model = peek_header(data).model_id.hex()
+        model_id = peek_header(data).model_id
+        model = model_id.hex()
         if model not in decoders:
-            decoders[model] = Decoder(weights or _preset_for(peek_header(data).model_id))
+            decoders[model] = Decoder(weights or _preset_for(model_id))
         order = "bgr" if msg.encoding == "bgr8" else "rgb"
         image = decoders[model](data, channel_order=order)
         return msg, image, ("mono8" if image.ndim == 2 else msg.encoding if msg.encoding in ("rgb8", "bgr8") else "rgb8")

@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from ..bitstream import MAX_SIDE, peek_header
 from ..codec import Decoder, Encoder
-from ..errors import BitstreamError, CodecError, InputError, ModelMismatchError
+from ..errors import BitstreamError, CodecError, InputError
 from ..privacy.anonymize import blur
 from ..privacy.stage import StageConfig
 
@@ -237,9 +237,7 @@ def create_app(settings: Settings, stream: Stream | None = None) -> Starlette:
     async def on_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, HttpError):
             status, reason = exc.status, exc.reason
-        elif isinstance(exc, ModelMismatchError):
-            status, reason = 422, str(exc)
-        elif isinstance(exc, BitstreamError | InputError):
+        elif isinstance(exc, BitstreamError | InputError):  # damaged, foreign or over-limit frames, bad images
             status, reason = 422, str(exc)
         elif isinstance(exc, CodecError):
             status, reason = 400, str(exc)
