@@ -194,3 +194,58 @@ def test_fuzz_benchmark_mutations_give_only_clear_errors(weights):
             continue
         assert out.dtype == np.uint8 and out.ndim in (2, 3)  # a valid frame may claim one channel
     assert kinds == {"flip", "truncate", "append", "overwrite", "field", "guard", "random"}
+
+
+def _frame_from_symbols(enc: Encoder, idx: np.ndarray, height: int, width: int, boxes) -> bytes:
+    """What the encoder writes for these latent symbols (for frames too large to run g_a on in a test)."""
+    from anon_compression_codec.bitstream import FLAG_GUARD, VERSION, Header, pack
+
+    s = enc.stride
+    payload = enc.tables.encode(idx)
+    lh, lw = -(-height // s), -(-width // s)
+    header = Header(enc.model_id, 3, height, width, enc.model.N, lh, lw, len(payload), FLAG_GUARD, VERSION, 0, tuple(boxes))
+    return pack(header, payload)
+
+
+def test_a_large_frame_under_one_guard_box_synthesizes_nothing(weights):
+    """A 4096x4096 frame whose guard box covers it all: every latent is the fill value, so no tile
+    runs through the synthesis (issue #16: this used to take minutes); the mosaic still covers it."""
+    enc, dec = Encoder(weights, guard=False), Decoder(weights)
+    lh = lw = 4096 // enc.stride
+    idx = np.repeat(enc.tables.fill[:, None], lh * lw, axis=1).astype(np.int32)
+    out = dec(_frame_from_symbols(enc, idx, 4096, 4096, [(0, 0, 4096, 4096)]))
+    assert out.shape == (4096, 4096, 3) and dec.tiles_synthesized == 0
+    assert np.ptp(out[1500:2500, 1500:2500], axis=(0, 1)).max() <= 2  # one mosaic cell of fill colour
+
+
+def test_tiled_synthesis_matches_one_pass(weights):
+    """Frames larger than a tile are synthesized in tiles with context: the same image (to float
+    rounding) as one pass of g_s over the whole latent."""
+    import cv2
+    import torch
+
+    from anon_compression_codec.codec import SYNTHESIS_TILE
+
+    rng = np.random.default_rng(5)
+    img = cv2.resize(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8), (1200, 1000), interpolation=cv2.INTER_CUBIC)
+    enc, dec = Encoder(weights, guard=False), Decoder(weights)
+    data = enc(img, boxes=np.zeros((0, 4)))
+    out = dec(data)
+    header, payload = dec.check(data)
+    lh, lw = header.latent_height, header.latent_width
+    assert dec.tiles_synthesized == -(-lh // SYNTHESIS_TILE) * -(-lw // SYNTHESIS_TILE) > 1
+    with torch.inference_mode():
+        y = torch.from_numpy(dec.tables.dequantize(dec.tables.decode(payload, lh * lw), lh, lw))[None]
+        one_pass = dec.model.g_s(y)[0, :, :1000, :1200].clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    diff = np.abs(out.astype(int) - one_pass)
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
+
+
+def test_guarded_tiles_are_not_synthesized(weights):
+    """A guard box over the left half of a large frame: the tiles wholly inside it are painted, the rest synthesized."""
+    img = np.random.default_rng(6).integers(0, 256, (1024, 2048, 3), dtype=np.uint8)
+    enc, dec = Encoder(weights, guard=False), Decoder(weights)
+    dec(enc(img, boxes=np.zeros((0, 4))))
+    unguarded = dec.tiles_synthesized
+    out = dec(enc(img, boxes=np.array([[0, 0, 1100, 1024]])))
+    assert 0 < dec.tiles_synthesized < unguarded and out.shape == img.shape

@@ -137,7 +137,7 @@ class Encoder(_CodecBase):
         return bitstream.pack(header, payload)
 
 
-DEFAULT_MAX_PIXELS = 4096 * 3072  # a 12.6 MP camera, the largest a robot is likely to carry
+DEFAULT_MAX_PIXELS = 4096 * 4096  # a 16.8 MP frame: above the largest camera a robot is likely to carry
 DEFAULT_MAX_GUARD_BOXES = 1024
 DEFAULT_MAX_GUARD_AREA = 2.0  # the guard boxes' summed area, in image areas
 
@@ -149,6 +149,12 @@ class Decoder(_CodecBase):
     costs more than they allow: `max_pixels` (height x width), `max_guard_boxes` and
     `max_guard_area` (the boxes' summed area in image areas: the mosaic's cost is linear in it).
     Beyond them a frame is refused with LimitError.
+
+    The synthesis runs in tiles of SYNTHESIS_TILE latents (each with SYNTHESIS_HALO latents of
+    context, so the seams are invisible), which bounds its memory whatever the frame size; a tile
+    whose latents and context all hold the fill value (a guarded region, or flat content) is not
+    synthesized but painted with the fill value's decoded pattern, so a large guarded face costs
+    almost nothing to decode.
     """
 
     def __init__(self, weights: str | Path | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -158,6 +164,8 @@ class Decoder(_CodecBase):
             raise InputError("max_pixels must be >= 1, max_guard_boxes and max_guard_area >= 0")
         super().__init__(weights, **kwargs)
         self.max_pixels, self.max_guard_boxes, self.max_guard_area = max_pixels, max_guard_boxes, max_guard_area
+        self.tiles_synthesized = 0  # tiles run through g_s in the last decode (the rest were fill)
+        self._fill_block: np.ndarray | None = None
 
     def __call__(self, data: bytes, channel_order: ChannelOrder = "rgb") -> np.ndarray:
         return self.decode(data, channel_order)
@@ -191,19 +199,55 @@ class Decoder(_CodecBase):
         header, payload = self.check(data)
         lh, lw = header.latent_height, header.latent_width
         idx = self.tables.decode(payload, lh * lw)
+        guarded = np.zeros((lh, lw), bool)
         if header.guard_applied:
-            rects = latent_rects(
-                header.guard_boxes, header.width, header.height, self.stride, self.model.M + 2, (lh, lw)
-            )
+            rects = latent_rects(header.guard_boxes, header.width, header.height, self.stride, self.model.M + 2, (lh, lw))
             privacy_guard.verify(idx, rects, self.tables.fill, lw)
-        y_hat = torch.from_numpy(self.tables.dequantize(idx, lh, lw))[None].to(self.device, memory_format=self.memory_format)
-        x_hat = self.model.g_s(y_hat)[0, :, : header.height, : header.width]
-        img = x_hat.clamp_(0, 1).mul_(255).round_().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+            for y0, x0, y1, x1 in rects:
+                guarded[y0:y1, x0:x1] = True
+        img = self._synthesize(idx, lh, lw, guarded)[: header.height, : header.width]
         if header.guard_boxes:
             img = mosaic(np.ascontiguousarray(img), header.guard_boxes)
         if header.channels == 1:
             return np.ascontiguousarray(img.mean(axis=2).round().astype(np.uint8))
         return np.ascontiguousarray(img[..., ::-1] if channel_order == "bgr" else img)
+
+    def _synthesize(self, idx: np.ndarray, lh: int, lw: int, guarded: np.ndarray) -> np.ndarray:
+        """(C, lh*lw) symbols -> (lh*stride, lw*stride, 3) uint8, tile by tile."""
+        s, t, halo = self.stride, SYNTHESIS_TILE, SYNTHESIS_HALO
+        y = self.tables.dequantize(idx, lh, lw)
+        is_fill = (idx.reshape(-1, lh, lw) == self.tables.fill[:, None, None]).all(axis=0)
+        out = np.empty((lh * s, lw * s, 3), np.uint8)
+        self.tiles_synthesized = 0
+        for ty0 in range(0, lh, t):
+            for tx0 in range(0, lw, t):
+                ty1, tx1 = min(lh, ty0 + t), min(lw, tx0 + t)
+                wy0, wx0, wy1, wx1 = max(0, ty0 - halo), max(0, tx0 - halo), min(lh, ty1 + halo), min(lw, tx1 + halo)
+                tile = out[ty0 * s : ty1 * s, tx0 * s : tx1 * s]
+                # The fill pattern is exact away from the image border; at the border only under the guard.
+                inside = wy0 == ty0 - halo and wx0 == tx0 - halo and wy1 == ty1 + halo and wx1 == tx1 + halo
+                if is_fill[wy0:wy1, wx0:wx1].all() and (inside or guarded[ty0:ty1, tx0:tx1].all()):
+                    tile[:] = np.tile(self._fill_pattern(), (ty1 - ty0, tx1 - tx0, 1))
+                    continue
+                window = torch.from_numpy(y[:, wy0:wy1, wx0:wx1])[None].to(self.device, memory_format=self.memory_format)
+                x_hat = self.model.g_s(window)[0, :, (ty0 - wy0) * s : (ty1 - wy0) * s, (tx0 - wx0) * s : (tx1 - wx0) * s]
+                tile[:] = x_hat.clamp_(0, 1).mul_(255).round_().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+                self.tiles_synthesized += 1
+        return out
+
+    def _fill_pattern(self) -> np.ndarray:
+        """The stride x stride block that an all-fill latent plane decodes to (periodic away from borders)."""
+        if self._fill_block is None:
+            n, s, c = 2 * SYNTHESIS_HALO + 1, self.stride, SYNTHESIS_HALO
+            fill = np.repeat(self.tables.fill[:, None], n * n, axis=1)
+            y = torch.from_numpy(self.tables.dequantize(fill, n, n))[None].to(self.device, memory_format=self.memory_format)
+            block = self.model.g_s(y)[0, :, c * s : (c + 1) * s, c * s : (c + 1) * s]
+            self._fill_block = block.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+        return self._fill_block
+
+
+SYNTHESIS_TILE = 64  # latents per tile side (1024 px at stride 16): bounds g_s memory at ~0.3 GB
+SYNTHESIS_HALO = 2  # latents of context: one latent reaches 1 + 1/2 + 1/4 + ... < 2 latents of output
 
 
 def _check_size(h: int, w: int) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 from ..geometry import cover
 
 MASK_SIDE = 64  # the soft ellipse is drawn at most this large, then resized: cost linear in the box
+BLEND_ROWS = 256  # rows blended at a time: float temporaries stay small however large the box
 
 
 def _soft_ellipse(h: int, w: int) -> np.ndarray:
@@ -37,7 +38,9 @@ def mosaic(image: np.ndarray, boxes, cell_fraction: float = 1 / 6, min_cell: int
         blocks = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST).reshape(region.shape)
         mask = _soft_ellipse(h, w)
         mask = mask[..., None] if region.ndim == 3 else mask
-        region[:] = (mask * blocks + (1 - mask) * region).round().astype(image.dtype)
+        for r in range(0, h, BLEND_ROWS):
+            m, rows = mask[r : r + BLEND_ROWS], region[r : r + BLEND_ROWS]
+            rows[:] = (m * blocks[r : r + BLEND_ROWS] + (1 - m) * rows).round().astype(image.dtype)
     return image
 
 
