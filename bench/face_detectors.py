@@ -20,6 +20,8 @@ from anon_compression_codec.privacy.stage import DetectionStage, StageConfig
 SETTINGS = {
     "haar": StageConfig(detectors=("haar",)),
     "centerface": StageConfig(detectors=("centerface",)),
+    "centerface at 0.75 scale": StageConfig(detectors=("centerface",), scale=0.75),
+    "centerface at 0.5 scale": StageConfig(detectors=("centerface",), scale=0.5),
     "centerface+mirror": StageConfig(detectors=("centerface",), mirror=True),
     "centerface 2x2 tiles": StageConfig(detectors=("centerface",), tiles=2),
     "haar+centerface (union, nmm)": StageConfig(detectors=("haar", "centerface"), merge="nmm", merge_iou=0.3),

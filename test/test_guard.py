@@ -162,6 +162,11 @@ def test_blur_cli_on_an_image_and_a_video(tmp_path):
         ({"margin": "wide"}, "numbers"),
         ({"tiles": 2.5}, "tiles"),
         ({"mirror": "yes"}, "mirror"),
+        ({"scale": 0.1}, "scale"),
+        ({"scale": 1.5}, "scale"),
+        ({"hold": -1}, "hold"),
+        ({"hold": 1.5}, "hold"),
+        ({"hold": True}, "hold"),
     ],
 )
 def test_settings_that_would_guard_nothing_are_refused(settings, message):
@@ -197,3 +202,24 @@ def test_more_boxes_than_a_frame_carries_guards_the_whole_frame(content_weights)
     other = img.copy()
     other[:] = 255 - other
     assert enc(other, boxes=boxes) == enc(img, boxes=boxes)  # no pixel reaches the bitstream
+
+
+def test_downscaled_detection_maps_boxes_back_to_the_frame():
+    img = cv2.resize(cv2.imread(str(ASSETS / "zidane.jpg")), (640, 360))
+    full = DetectionStage(StageConfig())(img)
+    half = DetectionStage(StageConfig(scale=0.75))(img)
+    assert len(full) >= 2 and len(half) == len(full)
+    assert (iou(full[:, :4], half[:, :4]).max(axis=1) > 0.6).all()
+
+
+def test_held_boxes_outlive_a_missed_detection_and_then_expire():
+    """hold=2: a face found in one frame stays guarded (grown) for two frames where nothing is found."""
+    img = cv2.resize(cv2.imread(str(ASSETS / "zidane.jpg")), (640, 360))
+    blank = np.full_like(img, 90)
+    stage = DetectionStage(StageConfig(hold=2))
+    found = stage(img)
+    first, second, third = stage(blank), stage(blank), stage(blank)
+    assert len(found) >= 2 and len(first) == len(second) == len(found) and len(third) == 0
+    area = lambda b: ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])).sum()  # noqa: E731
+    assert area(found) < area(first) < area(second)
+    assert len(stage(cv2.resize(img, (320, 180)))) == len(found)  # a new frame size starts afresh

@@ -19,6 +19,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 
 from anon_compression_codec import CodecError, Encoder, StageConfig
+from anon_compression_codec.privacy.stage import VIDEO
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import common, image_conversion
@@ -46,7 +47,8 @@ class EncoderNode(Node):
         self.rate_hz = d(self, "rate_hz", 10.0, "With `camera`: frames read per second.", float_range=(0.1, 120.0))
         self.loop = d(self, "loop", False, "With `camera`: restart a video file at its end.")
         self.frame_id = d(self, "frame_id", "camera", "With `camera`: frame_id of the published frames.")
-        guard_config = d(self, "guard_config", "", "YAML of the guard's detection stage; empty = defaults.", read_only=True)
+        guard_config = d(self, "guard_config", "", "YAML of the guard's detection stage; empty = the video defaults "
+                         "(privacy/stage.py VIDEO).", read_only=True)
         input_qos = common.declare_input_qos(self)
         output_qos = common.declare_output_qos(self, 10)
 
@@ -56,7 +58,7 @@ class EncoderNode(Node):
         self.stage_config: StageConfig | None = None
         try:
             try:
-                self.stage_config = StageConfig.from_yaml(guard_config) if guard_config else StageConfig()
+                self.stage_config = StageConfig.from_yaml(guard_config) if guard_config else VIDEO
             except CodecError as exc:
                 raise CodecError(f"guard_config {guard_config}: {exc}") from None
             self.codec = self._load(self.weights, self.device)
