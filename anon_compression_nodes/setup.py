@@ -41,6 +41,7 @@ setup(
             f"decoder = {PACKAGE}.decoder_node:main",
             f"detector = {PACKAGE}.detector_node:main",
             f"web = {PACKAGE}.web_node:main",
+            f"doctor = {PACKAGE}.doctor:main",
         ],
     },
 )
