@@ -84,9 +84,9 @@ def test_executables_exist_for_every_node_of_the_graph():
 
 def test_params_file_keys_are_the_graph_nodes():
     params = yaml.safe_load((REPO / graph.PARAMS_FILE).read_text())
-    assert set(params) == {spec.name for spec in graph.ALL_NODES}
-    assert params["encoder"]["ros__parameters"]["camera"], "the robot default reads the camera in-process"
-    assert params["decoder"]["ros__parameters"]["require_guard"] is True
+    assert set(params) == {spec.params_key for spec in graph.ALL_NODES}  # /**/name: valid under a namespace
+    assert params[graph.ENCODER.params_key]["ros__parameters"]["camera"], "the robot default reads the camera in-process"
+    assert params[graph.DECODER.params_key]["ros__parameters"]["require_guard"] is True
     assert all(set(v) == {"ros__parameters"} for v in params.values())
 
 
@@ -152,3 +152,22 @@ def test_readme_names_the_graph():
         assert topic in readme, f"README does not show topic {topic}"
     for spec in graph.ALL_NODES:
         assert f"**{spec.name}**" in readme, f"README does not describe node {spec.name}"
+
+
+def test_params_file_applies_under_a_namespace():
+    """rcl reads the file as the launch files pass it: a node under /robot1 gets its values."""
+    import rclpy
+    from rclpy.node import Node
+
+    params = yaml.safe_load((REPO / graph.PARAMS_FILE).read_text())
+    context = rclpy.Context()
+    rclpy.init(args=["--ros-args", "--params-file", str(REPO / graph.PARAMS_FILE), "-r", "__ns:=/robot1"], context=context)
+    try:
+        for spec in graph.ALL_NODES:
+            node = Node(spec.name, context=context, automatically_declare_parameters_from_overrides=True)
+            expected = params[spec.params_key]["ros__parameters"]
+            assert node.get_namespace() == "/robot1"
+            assert {name: node.get_parameter(name).value for name in expected} == expected
+            node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)

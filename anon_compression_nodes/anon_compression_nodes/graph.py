@@ -27,6 +27,11 @@ class NodeSpec:
     remappings: dict[str, str] = field(default_factory=dict)
     description: str = ""
 
+    @property
+    def params_key(self) -> str:
+        """This node's key in the parameter file: `/**/name` applies under any namespace."""
+        return f"/**/{self.name}"
+
     def ros_args(self, params_file: str) -> list[str]:
         """The command-line equivalent of what the launch files do for this node."""
         args = ["--ros-args", "-r", f"__node:={self.name}", "--params-file", params_file]
