@@ -18,17 +18,18 @@ LAUNCH = {p.name: p for p in (REPO / "launch").glob("*.launch.py")}
 
 
 def _declared_args(path: Path) -> dict[str, str]:
-    """Argument names -> descriptions, from ARGS dicts and DeclareLaunchArgument calls."""
+    """Argument names (the file's ARGS list, declared through launch_nodes.declare) -> descriptions."""
     tree = ast.parse(path.read_text())
-    args: dict[str, str] = {}
+    names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ARGS" for t in node.targets):
-            args.update(ast.literal_eval(node.value))
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DeclareLaunchArgument":
-            if node.args and isinstance(node.args[0], ast.Constant):
-                desc = next((k.value.value for k in node.keywords if k.arg == "description"), "")
-                args[node.args[0].value] = desc
-    return args
+            names += ast.literal_eval(node.value)
+        assert not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DeclareLaunchArgument"), (
+            f"{path.name} declares an argument outside launch_nodes' table"
+        )
+    tables = {**{k: v for k, (_, v) in launch_nodes.SWITCHES.items()}, **launch_nodes.DESCRIPTIONS}
+    assert "declare(ARGS)" in path.read_text() and set(names) <= set(tables), f"{path.name}: {set(names) - set(tables)}"
+    return {name: tables[name] for name in names}
 
 
 def test_the_three_launch_files_exist():
@@ -68,6 +69,8 @@ def test_robot_side_reads_the_camera_in_process_unless_told_otherwise():
     specs, params, remaps = launch_nodes.robot_side({"sources": "/dev/video2,/dev/video3"})
     assert specs == (graph.ENCODER,) and params == {"encoder": {"camera": "/dev/video2"}} and remaps == {}
     assert launch_nodes.robot_side({}) == ((graph.ENCODER,), {}, {})  # the params file's camera
+    defaults = launch_nodes.argument_defaults(launch_nodes.load_params(REPO / graph.PARAMS_FILE))
+    assert launch_nodes.robot_side({"sources": defaults["sources"]}, defaults) == ((graph.ENCODER,), {}, {})
     specs, params, remaps = launch_nodes.robot_side({"image_topic": "/driver/image_raw", "use_capture": "true"})
     assert specs == (graph.ENCODER,) and params == {"encoder": {"camera": ""}}
     assert remaps == {"encoder": {"image": "/driver/image_raw"}}
@@ -80,6 +83,23 @@ def test_executables_exist_for_every_node_of_the_graph():
     for spec in graph.ALL_NODES:
         assert f'"{spec.executable} = ' in setup or f'f"{spec.executable} = ' in setup
         assert importlib.util.find_spec(f"anon_compression_nodes.{spec.executable}_node") is not None
+
+
+def test_launch_arguments_default_to_the_parameter_files_values():
+    """One table: an argument that sets a parameter defaults to the file's value (what --show-args
+    shows), and the switches have real defaults."""
+    params = launch_nodes.load_params(REPO / graph.PARAMS_FILE)
+    defaults = launch_nodes.argument_defaults(params)
+    assert set(defaults) == set(launch_nodes.SWITCHES) | set(launch_nodes.OVERRIDES) == set(launch_nodes.SWITCHES) | set(
+        launch_nodes.DESCRIPTIONS
+    )
+    assert {k: defaults[k] for k in ("sources", "rate_hz", "loop", "weights", "max_side", "device")} == {
+        "sources": "/dev/video0", "rate_hz": "10.0", "loop": "false", "weights": "default", "max_side": "640", "device": "cpu",
+    }  # fmt: skip
+    for arg, (names, param, kind) in launch_nodes.OVERRIDES.items():
+        for name in names if isinstance(names, tuple) else (names,):  # every node it sets has that value in the file
+            assert launch_nodes._convert(defaults[arg], kind) == params[name][param], (arg, name)
+    assert all(defaults[k] in ("true", "false") for k in ("use_capture", "run_base_station", "web", "rviz"))
 
 
 def test_params_file_keys_are_the_graph_nodes():

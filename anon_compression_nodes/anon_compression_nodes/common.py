@@ -13,6 +13,8 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
+from anon_compression_codec.presets import DEFAULT_PRESET
+
 from . import graph
 
 RELIABILITY = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT}
@@ -69,7 +71,7 @@ def declare_output_qos(node: Node, default_depth: int) -> QoSProfile:
 
 def declare_codec_params(node: Node, weights_description: str) -> tuple[str, str, int]:
     """weights, device and threads: the parameters the encoder and decoder share."""
-    weights = declare(node, "weights", "", weights_description)
+    weights = declare(node, "weights", DEFAULT_PRESET, weights_description)
     device = declare(node, "device", "cpu", "Torch device.", choices=("cpu", "cuda"))
     threads = declare(node, "threads", 2, "Torch CPU threads.", int_range=(1, 64))
     return weights, device, threads
