@@ -11,8 +11,9 @@ from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from anon_compression_codec import Decoder, Encoder, peek_header
 from anon_compression_codec.bitstream import message_fields
+from anon_compression_nodes import graph
 
-TOPIC = "/camera/image_anon"
+TOPIC = "/" + graph.COMPRESSED
 TYPE = "anon_compression_msgs/msg/CompressedLatent"
 
 

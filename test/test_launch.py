@@ -191,3 +191,14 @@ def test_params_file_applies_under_a_namespace():
             node.destroy_node()
     finally:
         rclpy.shutdown(context=context)
+
+
+@pytest.mark.parametrize(
+    "base, suffix, expected",
+    [("camera_optical_frame", "", "camera_optical_frame"), ("camera_optical_frame", "1", "camera1_optical_frame"),
+     ("front", "2", "front2"), ("a_optical_frame_x", "0", "a_optical_frame_x0")],
+)  # fmt: skip
+def test_several_cameras_get_numbered_optical_frames(base, suffix, expected):
+    from anon_compression_nodes.capture_node import numbered_frame
+
+    assert numbered_frame(base, suffix) == expected

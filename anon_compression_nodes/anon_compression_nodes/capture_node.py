@@ -17,6 +17,14 @@ from sensor_msgs.msg import Image
 
 from . import common, image_conversion
 
+OPTICAL_FRAME = "camera_optical_frame"  # z forward, x right, y down: how image pixels are laid out (REP 103)
+
+
+def numbered_frame(frame_id: str, suffix: str) -> str:
+    """camera_optical_frame + "1" -> camera1_optical_frame (other names get the suffix at the end)."""
+    stem, optical, rest = frame_id.rpartition("_optical_frame")
+    return f"{stem}{suffix}{optical}" if optical and not rest else f"{frame_id}{suffix}"
+
 
 @dataclass
 class Source:
@@ -71,7 +79,8 @@ class CaptureNode(Node):
         d = common.declare
         specs = d(self, "sources", ["/dev/video0"], "Device indices, device paths, globs or video files.", read_only=True)
         self.rate_hz = d(self, "rate_hz", 10.0, "Frames per second published per source.", float_range=(0.1, 120.0))
-        self.frame_id = d(self, "frame_id", "camera", "frame_id of the published images (cam<i> suffix for several).")
+        self.frame_id = d(self, "frame_id", OPTICAL_FRAME, "frame_id of the published images (REP 103 optical frame; "
+                          "with several sources the index goes before _optical_frame: camera1_optical_frame).")
         self.loop = d(self, "loop", False, "Restart video files at their end.")
         width = d(self, "width", 0, "Requested device width; 0 = driver default.", read_only=True, int_range=(0, 8192))
         height = d(self, "height", 0, "Requested device height; 0 = driver default.", read_only=True, int_range=(0, 8192))
@@ -120,7 +129,7 @@ class CaptureNode(Node):
                 continue
             header = Image().header
             header.stamp = self.get_clock().now().to_msg()
-            header.frame_id = f"{self.frame_id}{src.suffix}"
+            header.frame_id = numbered_frame(self.frame_id, src.suffix)
             src.publisher.publish(image_conversion.from_array(frame, "bgr8", header))
             self.stats.frame(time.perf_counter() - t0, frame.nbytes)
 

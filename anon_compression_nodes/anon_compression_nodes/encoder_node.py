@@ -23,7 +23,7 @@ from anon_compression_codec.privacy.stage import VIDEO
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import common, image_conversion
-from .capture_node import Source, open_source, read_frame
+from .capture_node import OPTICAL_FRAME, Source, open_source, read_frame
 from .latent_message import to_message
 
 ERROR_THROTTLE_S = 5.0
@@ -46,7 +46,7 @@ class EncoderNode(Node):
                    "subscribe to the `image` topic instead (raw frames then travel over DDS).", read_only=True)  # fmt: skip
         self.rate_hz = d(self, "rate_hz", 10.0, "With `camera`: frames read per second.", float_range=(0.1, 120.0))
         self.loop = d(self, "loop", False, "With `camera`: restart a video file at its end.")
-        self.frame_id = d(self, "frame_id", "camera", "With `camera`: frame_id of the published frames.")
+        self.frame_id = d(self, "frame_id", OPTICAL_FRAME, "With `camera`: frame_id of the published frames.")
         guard_config = d(self, "guard_config", "", "YAML of the guard's detection stage; empty = the video defaults "
                          "(privacy/stage.py VIDEO).", read_only=True)
         input_qos = common.declare_input_qos(self)

@@ -12,10 +12,12 @@ PACKAGE = "anon_compression_nodes"
 PARAMS_FILE = "config/anon_compression.yaml"  # relative to the package share (and to the repo root)
 RVIZ_FILE = "rviz/anon_compression.rviz"
 
-# Global topic names of the pipeline.
+# Global topic names of the pipeline, in image_transport's convention: a transport's topic is
+# <base topic>/<transport name> (as camera/image_raw/compressed is for compressed_image_transport), and
+# a decoder republishes the frames as a new base topic.
 RAW = "camera/image_raw"
-COMPRESSED = "camera/image_anon"
-DECODED = "camera/image_anon/decoded"
+COMPRESSED = "camera/image_raw/anon"
+DECODED = "camera/image_decoded"
 DETECTIONS = "detections"
 ANNOTATED = "detections/image"
 
