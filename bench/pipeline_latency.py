@@ -20,13 +20,15 @@ from anon_compression_nodes import graph, local_run
 from anon_compression_nodes.demo import DEFAULT_VIDEO
 
 
-def measure(rate: float, seconds: float, weights: str, video: str, guard: bool, reliability: str) -> dict:
+def measure(rate: float, seconds: float, weights: str, video: str, guard: bool, reliability: str, threads: int,
+            precision: str) -> dict:  # fmt: skip
     tmp = Path(tempfile.mkdtemp())
     overrides = {
         "capture": {"ros__parameters": {"sources": [video], "loop": True, "rate_hz": rate}},
-        "encoder": {"ros__parameters": {"weights": weights, "max_side": 640, "guard": guard, "input_reliability": reliability,
-                                         "camera": ""}},
-        "decoder": {"ros__parameters": {"weights": weights}},
+        "encoder": {"ros__parameters": {"weights": weights or "default", "max_side": 640, "guard": guard, "camera": "",
+                                         "input_reliability": reliability, "threads": threads, "precision": precision}},
+        "decoder": {"ros__parameters": {"weights": weights or "default", "threads": threads, "precision": precision,
+                                         "require_guard": guard}},  # unguarded frames are refused otherwise
     }
     (tmp / "p.yaml").write_text(yaml.safe_dump(overrides))
     procs = local_run.start_all((graph.CAPTURE, graph.ENCODER, graph.DECODER), tmp / "p.yaml", tmp)
@@ -70,16 +72,20 @@ def main() -> None:
     parser.add_argument("--video", default=DEFAULT_VIDEO)
     parser.add_argument("--no-guard", action="store_true", help="encoder without the privacy guard")
     parser.add_argument("--input-reliability", default="reliable", choices=("best_effort", "reliable"))
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of the encoder and of the decoder")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     args = parser.parse_args()
     if not Path(args.video).is_file():
         raise SystemExit(f"{args.video} is missing: install Debian's opencv-doc (make demo does) or pass --video")
     rclpy.init()
-    print(f"privacy guard {'off' if args.no_guard else 'on'}, encoder input {args.input_reliability}")
+    print(f"privacy guard {'off' if args.no_guard else 'on'}, encoder input {args.input_reliability}, "
+          f"{args.threads} torch thread(s) per node, precision {args.precision}")  # fmt: skip
     print("| capture Hz | published | decoded | delivered | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
     best = None
     for rate in (float(r) for r in args.rates.split(",")):
-        r = measure(rate, args.seconds, args.weights, args.video, not args.no_guard, args.input_reliability)
+        r = measure(rate, args.seconds, args.weights, args.video, not args.no_guard, args.input_reliability, args.threads,
+                    args.precision)  # fmt: skip
         print(f"| {rate:g} | {r['published']} | {r['decoded']} | {r['delivered']} | {r['p50_ms']} | {r['p99_ms']} |", flush=True)
         if r["delivered"] >= 0.98:
             best = rate

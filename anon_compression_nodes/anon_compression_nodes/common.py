@@ -13,6 +13,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
+from anon_compression_codec.codec import PRECISIONS
 from anon_compression_codec.presets import DEFAULT_PRESET
 
 from . import graph
@@ -75,6 +76,12 @@ def declare_codec_params(node: Node, weights_description: str) -> tuple[str, str
     device = declare(node, "device", "cpu", "Torch device.", choices=("cpu", "cuda"))
     threads = declare(node, "threads", 2, "Torch CPU threads.", int_range=(1, 64))
     return weights, device, threads
+
+
+def declare_precision(node: Node) -> str:
+    return declare(node, "precision", "auto", "Transforms in fp32, bf16 (2-4x faster on a CPU with AVX512-BF16 or AMX, "
+                   "-0.02 dB), or auto: bf16 where the CPU (or a GPU) computes it natively. Set at launch.",
+                   read_only=True, choices=PRECISIONS)  # fmt: skip
 
 
 def refuse(reason: str) -> SetParametersResult:

@@ -29,6 +29,7 @@ class DecoderNode(Node):
         self.weights, self.device, self.threads = common.declare_codec_params(
             self, "Preset name or weight file; must be the encoder's weights."
         )
+        self.precision = common.declare_precision(self)
         self.output_encoding = d(self, "output_encoding", "rgb8", "Encoding of colour output (grayscale sources give mono8).",
                                  choices=("rgb8", "bgr8"))  # fmt: skip
         self.follow_presets = d(self, "follow_presets", True, "When a frame comes from another shipped preset than the "
@@ -52,7 +53,7 @@ class DecoderNode(Node):
         self.sub = self.create_subscription(CompressedLatent, "compressed", self._on_latent, input_qos)
 
     def _load(self, weights: str, device: str) -> Decoder:
-        codec = Decoder(weights or None, device=device, max_pixels=self.max_pixels)
+        codec = Decoder(weights or None, device=device, max_pixels=self.max_pixels, precision=self.precision)
         self.get_logger().info(f"decoder ready: weights {codec.weights.path} (model {codec.model_id.hex()}) on {device}")
         self.stats.ok()
         return codec

@@ -34,8 +34,9 @@ class EncoderNode(Node):
         super().__init__("encoder")
         d = common.declare
         self.weights, self.device, self.threads = common.declare_codec_params(
-            self, "Preset name or weight file; empty = the codec's default preset."
+            self, "Preset name (low, default, high, paper) or weight file."
         )
+        self.precision = common.declare_precision(self)
         self.max_rate_hz = d(self, "max_rate_hz", 0.0, "Encode at most this many frames per second; 0 = every frame.",
                              float_range=(0.0, 120.0))  # fmt: skip
         self.max_side = d(self, "max_side", 0, "Resize so the longest side is at most this; 0 = keep the size.",
@@ -54,6 +55,7 @@ class EncoderNode(Node):
 
         self.stats = common.Stats(self)
         torch.set_num_threads(self.threads)
+        cv2.setNumThreads(self.threads)  # the guard's detector: with torch's threads, as many as asked for
         self.codec: Encoder | None = None
         self.stage_config: StageConfig | None = None
         try:
@@ -82,7 +84,8 @@ class EncoderNode(Node):
     def _load(self, weights: str, device: str) -> Encoder:
         if self.stage_config is None:  # a broken guard_config never falls back to other settings
             raise CodecError("guard_config could not be read; fix it and restart the node")
-        codec = Encoder(weights or None, device=device, guard=self.stage_config if self.guard else False)
+        codec = Encoder(weights or None, device=device, guard=self.stage_config if self.guard else False,
+                        precision=self.precision)  # fmt: skip
         self.get_logger().info(f"encoder ready: weights {codec.weights.path} (model {codec.model_id.hex()}) on {device}")
         self.stats.ok()
         return codec
@@ -97,6 +100,7 @@ class EncoderNode(Node):
             self.codec = codec
         if "threads" in new:
             torch.set_num_threads(new["threads"])
+            cv2.setNumThreads(new["threads"])
         if "rate_hz" in new and self.camera is not None:
             self.timer.cancel()
             self.destroy_timer(self.timer)
