@@ -3,7 +3,7 @@ encode and decode ms per frame (analysis/synthesis transform plus
 entropy coding, full decode to uint8) at 640x480 and 1280x720, per model size and execution
 variant, beside JPEG and AVIF measured in the same run. Prints a markdown table.
 
-    .venv/bin/python bench/codec_speed.py [--threads 2] [--repeats 15] [--variants eager,channels_last]
+    .venv/bin/python bench/codec_speed.py [--threads 2] [--repeats 15] [--variants eager,channels_last,bf16]
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ def main() -> None:
     for size_name, image in frames(SIZES).items():
         for name, path in weights.items():
             for variant in args.variants.split(","):
-                cl = variant == "channels_last"
-                enc, dec = Encoder(path, channels_last=cl, guard=False), Decoder(path, channels_last=cl)
+                cl, precision = variant != "eager", "bf16" if variant == "bf16" else "fp32"  # bf16: channels_last too
+                enc = Encoder(path, channels_last=cl, guard=False, precision=precision)
+                dec = Decoder(path, channels_last=cl, precision=precision)
                 data = enc(image, channel_order="bgr")
                 e = median_ms(lambda enc=enc, image=image: enc(image, channel_order="bgr"), args.repeats)
                 d = median_ms(lambda dec=dec, data=data: dec(data, channel_order="bgr"), args.repeats)

@@ -170,3 +170,16 @@ def test_deterministic_across_processes(weights):
 def test_presets_are_found_by_model_id(weights):
     assert presets.find(load_weights(presets.resolve("paper")).model_id) == "paper"
     assert presets.find(load_weights(weights).model_id) is None
+
+
+def test_bf16_transforms_decode_close_to_fp32(weights, image):
+    """precision="bf16" runs the transforms under autocast: frames stay readable by an fp32 decoder,
+    and the pixels differ from fp32's by float rounding only."""
+    fp32_enc, bf16_enc = Encoder(weights, guard=False), Encoder(weights, guard=False, precision="bf16")
+    fp32_dec, bf16_dec = Decoder(weights), Decoder(weights, precision="bf16")
+    reference = fp32_dec(fp32_enc(image)).astype(float)
+    for data, dec in ((bf16_enc(image), fp32_dec), (fp32_enc(image), bf16_dec)):
+        out = dec(data).astype(float)
+        assert out.shape == reference.shape and 10 * np.log10(255**2 / max(((out - reference) ** 2).mean(), 1e-9)) > 35
+    with pytest.raises(InputError, match="precision"):
+        Encoder(weights, precision="fp16")
