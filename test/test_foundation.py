@@ -99,7 +99,7 @@ def _entry_points(setup_py: Path) -> list[str]:
 def test_console_scripts_are_installed():
     bin_dir = Path(sys.executable).parent
     scripts = _entry_points(REPO / "anon_compression_nodes" / "setup.py")
-    assert sorted(scripts) == ["capture", "decoder", "detector", "encoder", "web"]
+    assert sorted(scripts) == ["capture", "decoder", "detector", "doctor", "encoder", "web"]
     scripts.append("anon-codec")
     for name in scripts:
         assert (bin_dir / name).is_file(), f"console script {name} missing from the venv"
