@@ -32,8 +32,9 @@ def run(video: str, out: Path, frames: int, weights: str, timeout: float) -> dic
     out.mkdir(parents=True, exist_ok=True)
     overrides = {
         "capture": {"ros__parameters": {"sources": [video], "loop": False, "rate_hz": 10.0, "frame_id": "demo_camera"}},
-        "encoder": {"ros__parameters": {"weights": weights, "camera": ""}},
-        "decoder": {"ros__parameters": {"weights": weights}},
+        # One thread per node: the four nodes share this machine's cores (two threads each oversubscribe 2 cores).
+        "encoder": {"ros__parameters": {"weights": weights, "camera": "", "threads": 1}},
+        "decoder": {"ros__parameters": {"weights": weights, "threads": 1}},
     }
     (out / "params.yaml").write_text(yaml.safe_dump(overrides))
     procs = local_run.start_all(graph.RAW_PIPELINE, out / "params.yaml", out / "logs")
