@@ -277,7 +277,7 @@ class Decoder(_CodecBase):
                 window = torch.from_numpy(y[:, wy0:wy1, wx0:wx1])[None].to(self.device, memory_format=self.memory_format)
                 with self._autocast():
                     x_hat = self.model.g_s(window)[0, :, (ty0 - wy0) * s : (ty1 - wy0) * s, (tx0 - wx0) * s : (tx1 - wx0) * s]
-                tile[:] = x_hat.float().clamp_(0, 1).mul_(255).round_().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+                tile[:] = _to_uint8(x_hat)
                 self.tiles_synthesized += 1
         return out
 
@@ -289,12 +289,17 @@ class Decoder(_CodecBase):
             y = torch.from_numpy(self.tables.dequantize(fill, n, n))[None].to(self.device, memory_format=self.memory_format)
             with self._autocast():
                 block = self.model.g_s(y)[0, :, c * s : (c + 1) * s, c * s : (c + 1) * s]
-            self._fill_block = block.float().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+            self._fill_block = _to_uint8(block)
         return self._fill_block
 
 
 SYNTHESIS_TILE = 64  # latents per tile side (1024 px at stride 16): bounds g_s memory at ~0.3 GB
 SYNTHESIS_HALO = 2  # latents of context: one latent reaches 1 + 1/2 + 1/4 + ... < 2 latents of output
+
+
+def _to_uint8(x_hat: torch.Tensor) -> np.ndarray:
+    """A (3, H, W) synthesis output in [0, 1] (any float dtype) -> HxWx3 uint8."""
+    return x_hat.float().clamp_(0, 1).mul_(255).round_().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
 def _check_size(h: int, w: int) -> None:

@@ -10,6 +10,7 @@ built for another NumPy can abort the interpreter that imports it. Prints one li
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import platform
@@ -38,7 +39,9 @@ def _numpy() -> str:
     return np.__version__
 
 
+@functools.cache  # one child process per run: the numpy and cv_bridge checks share it
 def _bridge_fails() -> str:
+    """Empty when cv_bridge converts an image in a child process, else its last error line."""
     result = subprocess.run([sys.executable, "-c", _BRIDGE_PROBE], capture_output=True, text=True, timeout=60)
     return "" if result.returncode == 0 else (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
 
