@@ -100,6 +100,15 @@ def test_compressed_is_far_below_raw(pipeline):
     assert len(msg.data) < W * H * 3 / 4
 
 
+def test_encoder_node_guards_with_the_video_settings(pipeline):
+    """Without guard_config the node's guard is VIDEO (0.75 scale, boxes held 2 frames): its id is in every frame."""
+    from anon_compression_codec import peek_header
+    from anon_compression_codec.privacy.stage import VIDEO
+
+    headers = [peek_header(bytes(m.data)) for m in pipeline[0].seen["compressed"]]
+    assert headers and all(h.guard_applied and h.guard_settings == VIDEO.settings_id() for h in headers)
+
+
 def test_encoder_never_publishes_images(pipeline):
     node, _ = pipeline
     pubs = node.get_publisher_names_and_types_by_node("encoder", "/")
