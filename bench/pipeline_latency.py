@@ -26,7 +26,8 @@ def measure(rate: float, seconds: float, weights: str, video: str, guard: bool, 
     overrides = {
         "capture": {"ros__parameters": {"sources": [video], "loop": True, "rate_hz": rate}},
         "encoder": {"ros__parameters": {"weights": weights or "default", "max_side": 640, "guard": guard, "camera": "",
-                                         "input_reliability": reliability, "threads": threads, "precision": precision}},
+                                         "threads": threads, "precision": precision,
+                                         "qos_overrides": {"/" + graph.RAW: {"subscription": {"reliability": reliability}}}}},
         "decoder": {"ros__parameters": {"weights": weights or "default", "threads": threads, "precision": precision,
                                          "require_guard": guard}},  # unguarded frames are refused otherwise
     }

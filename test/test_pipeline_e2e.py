@@ -30,11 +30,13 @@ def pipeline(tmp_path_factory, weights):
     for i in range(8):
         writer.write(np.roll(cv2.resize(bus, (W, H)), 4 * i, axis=1))
     writer.release()
+    best_effort_in = {"subscription": {"reliability": "best_effort"}}
     overrides = {
         "capture": {"ros__parameters": {"sources": [str(video)], "loop": True, "rate_hz": 8.0, "frame_id": "test_cam"}},
         "encoder": {"ros__parameters": {"weights": weights, "max_side": 0, "threads": 1, "camera": ""}},
         "decoder": {"ros__parameters": {"weights": weights, "threads": 1}},
-        "detector": {"ros__parameters": {"imgsz": 160}},
+        # A standard QoS override, as a deployment would set it in the parameter file.
+        "detector": {"ros__parameters": {"imgsz": 160, "qos_overrides": {"/" + graph.DECODED: best_effort_in}}},
     }
     overrides_file = tmp / "overrides.yaml"
     overrides_file.write_text(yaml.safe_dump(overrides))
@@ -109,6 +111,24 @@ def test_encoder_node_guards_with_the_video_settings(pipeline):
     assert headers and all(h.guard_applied and h.guard_settings == VIDEO.settings_id() for h in headers)
 
 
+def test_qos_defaults_and_standard_overrides(pipeline):
+    """Latents in: best effort (newest frame); raw images in: reliable; the detector's reliability
+    comes from its qos_overrides parameter; every publisher is reliable."""
+    from rclpy.qos import ReliabilityPolicy
+
+    node, _ = pipeline
+
+    def reliability(endpoints, name: str) -> ReliabilityPolicy:
+        (info,) = [e for e in endpoints if e.node_name == name]
+        return info.qos_profile.reliability
+
+    assert reliability(node.get_subscriptions_info_by_topic("/" + graph.COMPRESSED), "decoder") == ReliabilityPolicy.BEST_EFFORT
+    assert reliability(node.get_subscriptions_info_by_topic("/" + graph.RAW), "encoder") == ReliabilityPolicy.RELIABLE
+    assert reliability(node.get_subscriptions_info_by_topic("/" + graph.DECODED), "detector") == ReliabilityPolicy.BEST_EFFORT
+    for topic, name in [(graph.RAW, "capture"), (graph.COMPRESSED, "encoder"), (graph.DECODED, "decoder")]:
+        assert reliability(node.get_publishers_info_by_topic("/" + topic), name) == ReliabilityPolicy.RELIABLE
+
+
 def test_encoder_never_publishes_images(pipeline):
     node, _ = pipeline
     pubs = node.get_publisher_names_and_types_by_node("encoder", "/")
@@ -132,10 +152,9 @@ def test_impossible_parameter_change_is_refused_with_reason(pipeline):
     bad = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="/no/such/weights.pt")
     result = set_parameter(node, "encoder", "weights", bad)
     assert not result.successful and "keeping the current weights" in result.reason
-    readonly = set_parameter(
-        node, "encoder", "input_depth", ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=5)
-    )
-    assert not readonly.successful
+    depth = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=5)
+    readonly = set_parameter(node, "encoder", f"qos_overrides./{graph.COMPRESSED}.publisher.depth", depth)
+    assert not readonly.successful  # QoS is set at launch only
 
 
 def test_bad_input_is_rejected_and_nodes_stay_up(pipeline):

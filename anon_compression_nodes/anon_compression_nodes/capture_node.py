@@ -84,7 +84,6 @@ class CaptureNode(Node):
         self.loop = d(self, "loop", False, "Restart video files at their end.")
         width = d(self, "width", 0, "Requested device width; 0 = driver default.", read_only=True, int_range=(0, 8192))
         height = d(self, "height", 0, "Requested device height; 0 = driver default.", read_only=True, int_range=(0, 8192))
-        output_qos = common.declare_output_qos(self, 2)
 
         self.stats = common.Stats(self)
         names = expand(list(specs))
@@ -96,7 +95,7 @@ class CaptureNode(Node):
                 continue
             # Topic and frame_id carry the same index: the source's place in `sources`.
             suffix = "" if len(names) == 1 else str(i)
-            pub = self.create_publisher(Image, f"cam{suffix}/image" if suffix else "image", output_qos)
+            pub = common.publisher(self, Image, f"cam{suffix}/image" if suffix else "image", 2)
             self.sources.append(Source(spec, cap, is_file, pub, suffix=suffix))
             self.get_logger().info(f"source {spec!r} -> {pub.topic_name}")
         if not self.sources:

@@ -1,4 +1,4 @@
-"""What every node shares: parameter declaration, QoS from parameters, stats, and main()."""
+"""What every node shares: parameter declaration, QoS profiles, stats, and main()."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.publisher import Publisher
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.subscription import Subscription
 
 from anon_compression_codec.codec import PRECISIONS
 from anon_compression_codec.presets import DEFAULT_PRESET
 
 from . import graph
-
-RELIABILITY = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT}
 
 
 def declare(
@@ -46,28 +47,29 @@ def declare(
     return value
 
 
-def qos(reliability: str, depth: int) -> QoSProfile:
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=RELIABILITY[reliability])
+# Default QoS. Every publisher and subscription below takes QoSOverridingOptions, so each is set
+# at launch through ROS 2's standard read-only parameters (fully qualified topic after remapping):
+#   qos_overrides./camera/image_raw.subscription.reliability: best_effort
+# with policies reliability, history, depth and durability.
+# Raw images in: reliable, newest frame only. Best effort (the sensor-data profile) lost most ~1 MB
+# frames on Fast DDS here (14 of 75 at 5 Hz: each travels in many fragments); for a camera driver
+# that publishes best effort, override the reliability (a reliable subscription does not match it).
+IMAGE_INPUT = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE)
+# Latents in (a few kB each): the sensor-data profile (best effort, volatile) with depth 1, so a slow
+# decoder or viewer shows the newest frame instead of working through a queue of old ones.
+LATENT_INPUT = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT,
+                          durability=DurabilityPolicy.VOLATILE)  # fmt: skip
+OVERRIDABLE = QoSOverridingOptions.with_default_policies()
 
 
-def declare_input_qos(node: Node, default_reliability: str = "reliable", default_depth: int = 1) -> QoSProfile:
-    """Input QoS as read-only parameters. Reliable by default: best-effort delivery of large images
-    fragments and loses most frames on Fast DDS (bench/pipeline_latency.py). A reliable subscriber
-    does not match a best-effort publisher: set input_reliability:=best_effort for such cameras."""
-    rel = declare(node, "input_reliability", default_reliability, "Reliability of the input subscription.",
-                  read_only=True, choices=tuple(RELIABILITY))  # fmt: skip
-    depth = declare(
-        node, "input_depth", default_depth, "Queue depth of the input subscription.", read_only=True, int_range=(1, 100)
-    )
-    return qos(rel, depth)
+def subscription(node: Node, msg_type: type, topic: str, callback: Callable, profile: QoSProfile) -> Subscription:
+    return node.create_subscription(msg_type, topic, callback, profile, qos_overriding_options=OVERRIDABLE)
 
 
-def declare_output_qos(node: Node, default_depth: int) -> QoSProfile:
-    """Output QoS as read-only parameters; reliable by default, the safest for rosbag2 and viewers."""
-    rel = declare(node, "output_reliability", "reliable", "Reliability of the output.", read_only=True,
-                  choices=tuple(RELIABILITY))  # fmt: skip
-    depth = declare(node, "output_depth", default_depth, "Queue depth of the output.", read_only=True, int_range=(1, 100))
-    return qos(rel, depth)
+def publisher(node: Node, msg_type: type, topic: str, depth: int) -> Publisher:
+    """Reliable by default, which every subscriber matches (rosbag2, rviz, best-effort viewers)."""
+    profile = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=ReliabilityPolicy.RELIABLE)
+    return node.create_publisher(msg_type, topic, profile, qos_overriding_options=OVERRIDABLE)
 
 
 def declare_codec_params(node: Node, weights_description: str) -> tuple[str, str, int]:

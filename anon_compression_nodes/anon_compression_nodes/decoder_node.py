@@ -38,8 +38,6 @@ class DecoderNode(Node):
                                "unset). Set at launch only.", read_only=True)  # fmt: skip
         self.max_pixels = d(self, "max_pixels", DEFAULT_MAX_PIXELS, "Refuse frames larger than this many pixels (checked "
                             "from the header before decoding).", read_only=True, int_range=(1, 8192 * 8192))  # fmt: skip
-        input_qos = common.declare_input_qos(self, "reliable", 10)
-        output_qos = common.declare_output_qos(self, 2)
 
         self.stats = common.Stats(self)
         torch.set_num_threads(self.threads)
@@ -49,8 +47,8 @@ class DecoderNode(Node):
         except CodecError as exc:
             self.stats.error(f"weights could not be loaded: {exc}")
         self.add_on_set_parameters_callback(self._on_set)
-        self.pub = self.create_publisher(Image, "decoded", output_qos)
-        self.sub = self.create_subscription(CompressedLatent, "compressed", self._on_latent, input_qos)
+        self.pub = common.publisher(self, Image, "decoded", 2)
+        self.sub = common.subscription(self, CompressedLatent, "compressed", self._on_latent, common.LATENT_INPUT)
 
     def _load(self, weights: str, device: str) -> Decoder:
         codec = Decoder(weights or None, device=device, max_pixels=self.max_pixels, precision=self.precision)

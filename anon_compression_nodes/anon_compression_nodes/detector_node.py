@@ -64,8 +64,6 @@ class DetectorNode(Node):
         self.classes = d(self, "classes", [""], "Class names to keep; [''] keeps every class.")
         self.device = d(self, "device", "cpu", "Torch device for inference.", read_only=True, choices=("cpu", "cuda"))
         self.imgsz = d(self, "imgsz", 640, "Inference size (longest side).", read_only=True, int_range=(32, 4096))
-        input_qos = common.declare_input_qos(self)
-        out_qos = common.qos("reliable", 5)
 
         self.stats = common.Stats(self)
         self.model = None
@@ -75,9 +73,9 @@ class DetectorNode(Node):
         except Exception as exc:  # noqa: BLE001 - any loader failure: report and stay up
             self.stats.error(f"detector model not loaded: {exc}")
         self.add_on_set_parameters_callback(self._on_set)
-        self.det_pub = self.create_publisher(Detections, "detections", out_qos)
-        self.img_pub = self.create_publisher(Image, "annotated", out_qos)
-        self.sub = self.create_subscription(Image, "image", self._on_image, input_qos)
+        self.det_pub = common.publisher(self, Detections, "detections", 5)
+        self.img_pub = common.publisher(self, Image, "annotated", 5)
+        self.sub = common.subscription(self, Image, "image", self._on_image, common.IMAGE_INPUT)
 
     def _on_set(self, params) -> common.SetParametersResult:
         for p in params:

@@ -50,8 +50,6 @@ class EncoderNode(Node):
         self.frame_id = d(self, "frame_id", OPTICAL_FRAME, "With `camera`: frame_id of the published frames.")
         guard_config = d(self, "guard_config", "", "YAML of the guard's detection stage; empty = the video defaults "
                          "(privacy/stage.py VIDEO).", read_only=True)
-        input_qos = common.declare_input_qos(self)
-        output_qos = common.declare_output_qos(self, 10)
 
         self.stats = common.Stats(self)
         torch.set_num_threads(self.threads)
@@ -68,7 +66,7 @@ class EncoderNode(Node):
             self.stats.error(f"encoder not ready, publishing nothing: {exc}")
         self._last_encode = 0.0
         self.add_on_set_parameters_callback(self._on_set)
-        self.pub = self.create_publisher(CompressedLatent, "compressed", output_qos)
+        self.pub = common.publisher(self, CompressedLatent, "compressed", 10)
         self.camera: Source | None = None
         if camera:
             cap, is_file = open_source(camera, 0, 0)
@@ -79,7 +77,7 @@ class EncoderNode(Node):
                 self.get_logger().info(f"camera {camera!r} read in-process: no raw image topic")
             self.timer = self.create_timer(1.0 / self.rate_hz, self._tick)
         else:
-            self.sub = self.create_subscription(Image, "image", self._on_image, input_qos)
+            self.sub = common.subscription(self, Image, "image", self._on_image, common.IMAGE_INPUT)
 
     def _load(self, weights: str, device: str) -> Encoder:
         if self.stage_config is None:  # a broken guard_config never falls back to other settings

@@ -34,7 +34,6 @@ class WebNode(Node):
         self.weights, self.device, self.threads = common.declare_codec_params(
             self, "Preset name or weight file; frames from another shipped preset load that preset."
         )
-        input_qos = common.declare_input_qos(self, "best_effort", 1)  # a viewer wants the newest frame, not all
         self.stats = common.Stats(self)
         torch.set_num_threads(self.threads)
         self.stream = Stream()
@@ -45,7 +44,7 @@ class WebNode(Node):
             self.codec = Decoder(self.weights or None, device=self.device)
         except CodecError as exc:
             self.stats.error(f"weights could not be loaded: {exc}")
-        self.sub = self.create_subscription(CompressedLatent, "compressed", self._on_latent, input_qos)
+        self.sub = common.subscription(self, CompressedLatent, "compressed", self._on_latent, common.LATENT_INPUT)
         self.server = self._start_server()
 
     def _start_server(self):
