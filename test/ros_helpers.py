@@ -33,3 +33,19 @@ def set_parameter(node, target: str, name: str, value: ParameterValue):
     future = client.call_async(SetParameters.Request(parameters=[Parameter(name=name, value=value)]))
     spin_until(node, future.done, 30, f"set {target}.{name}")
     return future.result().results[0]
+
+
+def publish_until(node, pub, msg, condition, timeout: float, what: str, period: float = 0.2) -> None:
+    """Publish `msg` every `period` seconds until condition() holds. Subscribers that keep only the
+    newest message (depth 1) may miss one copy; a tighter loop would flood them."""
+    import time
+
+    last = [0.0]
+
+    def step() -> bool:
+        if time.monotonic() - last[0] >= period:
+            pub.publish(msg)
+            last[0] = time.monotonic()
+        return condition()
+
+    spin_until(node, step, timeout, what)

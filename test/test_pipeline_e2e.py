@@ -11,7 +11,7 @@ import rclpy
 import yaml
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rcl_interfaces.msg import ParameterType, ParameterValue
-from ros_helpers import REPO, counter, set_parameter, spin_until, start_all, stop
+from ros_helpers import REPO, counter, publish_until, set_parameter, spin_until, start_all, stop
 from sensor_msgs.msg import Image
 
 from anon_compression_codec import Encoder
@@ -56,7 +56,8 @@ def pipeline(tmp_path_factory, weights):
     node.seen = seen
     node.tmp = tmp
     try:
-        spin_until(node, lambda: len(seen["detections"]) >= 3, 120, "detections from the whole pipeline")
+        # Every probed topic, not only detections: discovery of one publisher can lag another's.
+        spin_until(node, lambda: len(seen["detections"]) >= 3 and all(seen.values()), 120, "frames on every topic")
         yield node, procs
     finally:
         codes = stop(procs)
@@ -165,11 +166,12 @@ def test_bad_input_is_rejected_and_nodes_stay_up(pipeline):
     good = node.seen["compressed"][-1]
     corrupt = CompressedLatent(header=good.header, codec=good.codec, data=bytes(good.data[:-1]) + bytes([good.data[-1] ^ 1]))
     spin_until(node, lambda: raw_pub.get_subscription_count() > 0 and latent_pub.get_subscription_count() > 0, 30, "matching")
-    for _ in range(3):
-        raw_pub.publish(bad)
-        latent_pub.publish(corrupt)
-    spin_until(node, lambda: counter(node.seen, "encoder", "rejected_input") >= 1, 30, "encoder to count the bad image")
-    spin_until(node, lambda: counter(node.seen, "decoder", "rejected_frames") >= 1, 30, "decoder to count the corrupt frame")
+    # Published until counted: the decoder keeps only the newest latent (depth 1), so the encoder's
+    # next frame may replace a corrupt one before the decoder takes it.
+    publish_until(node, raw_pub, bad, lambda: counter(node.seen, "encoder", "rejected_input") >= 1, 30,
+                  "encoder to count the bad image")  # fmt: skip
+    publish_until(node, latent_pub, corrupt, lambda: counter(node.seen, "decoder", "rejected_frames") >= 1, 30,
+                  "decoder to count the corrupt frame")  # fmt: skip
     start = len(node.seen["decoded"])
     spin_until(node, lambda: len(node.seen["decoded"]) > start + 2, 30, "good frames after the bad ones")
     assert all(p.poll() is None for p in procs), "a node died"
@@ -195,19 +197,36 @@ def test_decoder_refuses_unguarded_frames_and_warns(pipeline, weights):
     assert not unguarded.guard_applied
     pub = node.create_publisher(CompressedLatent, graph.COMPRESSED, 10)
     spin_until(node, lambda: pub.get_subscription_count() > 0, 30, "the decoder to subscribe")
+    start = len(node.seen["diagnostics"])
 
-    def refused() -> bool:
-        pub.publish(unguarded)
-        return counter(node.seen, "decoder", "refused_unguarded") >= 1
-
-    spin_until(node, refused, 30, "the decoder to refuse the unguarded frame")
-    spin_until(node, lambda: _status(node, "decoder").level == DiagnosticStatus.WARN, 30, "a WARN from the decoder")
-    assert "without the privacy guard" in _status(node, "decoder").message
+    publish_until(node, pub, unguarded, lambda: counter(node.seen, "decoder", "refused_unguarded") >= 1, 30,
+                  "the decoder to refuse the unguarded frame")  # fmt: skip
+    spin_until(node, lambda: _warned(node, "decoder", "without the privacy guard", start), 30, "a WARN from the decoder")
     assert all(p.poll() is None for p in procs)
 
 
-def _status(node, name: str):
-    return next(s for a in reversed(node.seen["diagnostics"]) for s in a.status if s.name.endswith(name))
+def test_decoder_warns_about_late_frames(pipeline):
+    """A frame stamped 5 s ago (max_age_ms 1000) is decoded, counted late, and diagnostics go WARN."""
+    node, procs = pipeline
+    good = node.seen["compressed"][-1]
+    stale = CompressedLatent()
+    for field in stale.get_fields_and_field_types():
+        setattr(stale, field, getattr(good, field))
+    stale.header.stamp = (node.get_clock().now() - rclpy.duration.Duration(seconds=5)).to_msg()
+    pub = node.create_publisher(CompressedLatent, graph.COMPRESSED, 10)
+    spin_until(node, lambda: pub.get_subscription_count() > 0, 30, "the decoder to subscribe")
+    start = len(node.seen["diagnostics"])
+
+    publish_until(node, pub, stale, lambda: counter(node.seen, "decoder", "late_frames") >= 1, 30,
+                  "the decoder to count the late frame")  # fmt: skip
+    spin_until(node, lambda: _warned(node, "decoder", "max_age_ms", start), 30, "a late-frame WARN from the decoder")
+    assert all(p.poll() is None for p in procs)
+
+
+def _warned(node, name: str, text: str, start: int) -> bool:
+    """Whether a diagnostics status of `name` since message `start` is WARN and mentions `text`."""
+    statuses = [s for a in node.seen["diagnostics"][start:] for s in a.status if s.name.endswith(name)]
+    return any(s.level == DiagnosticStatus.WARN and text in s.message for s in statuses)
 
 
 def test_decoder_follows_the_encoder_to_another_preset(pipeline):

@@ -69,7 +69,7 @@ def read_frame(src: Source, loop: bool, node: Node, stats: common.Stats):
         src.finished = True
         node.get_logger().info(f"end of {src.spec}")
     else:
-        stats.refused("read_failures", f"no frame from {src.spec}")
+        stats.warn("read_failures", f"no frame from {src.spec}")
     return None
 
 

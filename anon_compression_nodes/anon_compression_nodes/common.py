@@ -109,8 +109,8 @@ class Stats:
         self.last: dict[str, float] = {}
         self.status_message = "ok"
         self.level = DiagnosticStatus.OK
-        self._refused = 0
-        self._refusal = ""
+        self._warnings = 0
+        self._warning = ""
         node.create_timer(graph.STATS_PERIOD_S, self._publish)
 
     def frame(self, proc_s: float, nbytes: int = 0) -> None:
@@ -127,12 +127,13 @@ class Stats:
     def ok(self) -> None:
         self.status_message, self.level = "ok", DiagnosticStatus.OK
 
-    def refused(self, key: str, reason: str) -> int:
-        """Count a refused or dropped frame under `key`; while frames are refused the node reports
+    def warn(self, key: str, reason: str, frames: int = 1) -> int:
+        """Count refused, dropped or late frames under `key`; in a period with any, the node reports
         WARN with the last reason (an ERROR from `error` stays)."""
-        self._refused += 1
-        self._refusal = reason
-        return self.count(key)
+        self._warnings += frames
+        self._warning = reason
+        self.counters[key] = self.counters.get(key, 0) + frames
+        return self.counters[key]
 
     def gauge(self, key: str, value: float) -> None:
         """A per-frame figure reported as its last value (e.g. regions the guard suppressed)."""
@@ -153,12 +154,13 @@ class Stats:
         }
         self._frames, self._proc_s, self._bytes, self._window_start = 0, 0.0, 0, now
         if self.level != DiagnosticStatus.ERROR:
-            if self._refused:
+            if self._warnings:
                 self.level = DiagnosticStatus.WARN
-                self.status_message = f"{self._refused} frame(s) refused in the last {elapsed:.1f} s: {self._refusal}"
+                self.status_message = (f"{self._warnings} frame(s) refused, dropped or late in the last {elapsed:.1f} s: "
+                                       f"{self._warning}")  # fmt: skip
             else:
                 self.level, self.status_message = DiagnosticStatus.OK, "ok"
-        self._refused = 0
+        self._warnings = 0
         values = {
             **{k: f"{v:.3f}" for k, v in {**self.last, **self.gauges}.items()},
             **{k: str(v) for k, v in self.counters.items()},

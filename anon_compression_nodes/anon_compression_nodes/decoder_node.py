@@ -10,6 +10,7 @@ import time
 
 import torch
 from rclpy.node import Node
+from rclpy.time import Time
 from sensor_msgs.msg import Image
 
 from anon_compression_codec import BitstreamError, CodecError, Decoder, presets
@@ -36,6 +37,9 @@ class DecoderNode(Node):
                                 "loaded one (the encoder switched rungs), load that preset.")  # fmt: skip
         self.require_guard = d(self, "require_guard", True, "Refuse frames the encoder did not guard (privacy guard flag "
                                "unset). Set at launch only.", read_only=True)  # fmt: skip
+        self.max_age_ms = d(self, "max_age_ms", 1000, "A frame older than this on arrival (its stamp against this node's "
+                            "clock) is decoded but counted late, and diagnostics go WARN; 0 = no check.",
+                            int_range=(0, 60000))  # fmt: skip
         self.max_pixels = d(self, "max_pixels", DEFAULT_MAX_PIXELS, "Refuse frames larger than this many pixels (checked "
                             "from the header before decoding).", read_only=True, int_range=(1, 8192 * 8192))  # fmt: skip
 
@@ -67,7 +71,7 @@ class DecoderNode(Node):
                 return common.refuse(f"keeping the current weights: {exc}")
         if "threads" in new:
             torch.set_num_threads(new["threads"])
-        for name in ("weights", "device", "threads", "output_encoding", "follow_presets"):
+        for name in ("weights", "device", "threads", "output_encoding", "follow_presets", "max_age_ms"):
             if name in new:
                 setattr(self, name, new[name])
         return common.ACCEPT
@@ -81,6 +85,12 @@ class DecoderNode(Node):
             self.weights = name
             self.get_logger().info(f"followed the encoder to preset {name!r}")
 
+    def _check_age(self, msg: CompressedLatent) -> None:
+        age_ms = (self.get_clock().now() - Time.from_msg(msg.header.stamp)).nanoseconds / 1e6
+        self.stats.gauge("age_ms", age_ms)
+        if self.max_age_ms and age_ms > self.max_age_ms:
+            self.stats.warn("late_frames", f"frame arrived {age_ms:.0f} ms after its stamp (max_age_ms {self.max_age_ms})")
+
     def _on_latent(self, msg: CompressedLatent) -> None:
         if self.codec is None:
             self.stats.count("dropped_no_model")
@@ -89,19 +99,20 @@ class DecoderNode(Node):
         if self.pub.get_subscription_count() == 0:
             return
         t0 = time.perf_counter()
+        self._check_age(msg)
         order = "bgr" if self.output_encoding == "bgr8" else "rgb"
         try:
             data, header = check_message(msg)
             if self.require_guard and not header.guard_applied:
                 reason = "frame was encoded without the privacy guard (require_guard is set)"
-                n = self.stats.refused("refused_unguarded", reason)
+                n = self.stats.warn("refused_unguarded", reason)
                 self.get_logger().warning(f"frame refused ({n} so far): {reason}", throttle_duration_sec=ERROR_THROTTLE_S)
                 return
             if header.model_id != self.codec.model_id and self.follow_presets:
                 self._follow(header.model_id)
             image = self.codec(data, channel_order=order)
         except BitstreamError as exc:
-            n = self.stats.refused("rejected_frames", str(exc))
+            n = self.stats.warn("rejected_frames", str(exc))
             self.get_logger().error(f"frame rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
             return
         except Exception as exc:  # noqa: BLE001 - never let one frame take the node down

@@ -64,7 +64,7 @@ class EncoderNode(Node):
             self.codec = self._load(self.weights, self.device)
         except CodecError as exc:
             self.stats.error(f"encoder not ready, publishing nothing: {exc}")
-        self._last_encode = 0.0
+        self._last_encode = self._last_tick = 0.0
         self.add_on_set_parameters_callback(self._on_set)
         self.pub = common.publisher(self, CompressedLatent, "compressed", 10)
         self.camera: Source | None = None
@@ -113,6 +113,11 @@ class EncoderNode(Node):
         src = self.camera
         if src is None or src.finished:
             return
+        now, period = time.monotonic(), 1.0 / self.rate_hz
+        missed = int((now - self._last_tick) / period - 0.5) if self._last_tick else 0
+        self._last_tick = now
+        if missed > 0:  # the timer skips ticks while an encode overruns: those camera frames are lost
+            self.stats.warn("dropped_frames", f"encoding is slower than rate_hz {self.rate_hz:g}", missed)
         if not self._ready():
             if not src.is_file:
                 src.capture.grab()  # keep a live camera's buffer fresh
@@ -151,7 +156,7 @@ class EncoderNode(Node):
         try:
             image = image_conversion.to_array(msg)
         except image_conversion.UnsupportedEncoding as exc:
-            n = self.stats.refused("rejected_input", str(exc))
+            n = self.stats.warn("rejected_input", str(exc))
             self.get_logger().error(f"input rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
             return
         self._encode(image, msg.encoding, msg.header)
@@ -165,11 +170,11 @@ class EncoderNode(Node):
         try:
             data = self.codec(image, channel_order="bgr" if encoding == "bgr8" else "rgb")
         except CodecError as exc:
-            n = self.stats.refused("rejected_input", str(exc))
+            n = self.stats.warn("rejected_input", str(exc))
             self.get_logger().error(f"input rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
             return
         except Exception as exc:  # noqa: BLE001 - anything else (detector, torch): drop the frame, stay up
-            n = self.stats.refused("encode_errors", repr(exc))
+            n = self.stats.warn("encode_errors", repr(exc))
             self.get_logger().error(
                 f"encoding failed, frame dropped ({n} so far): {exc!r}", throttle_duration_sec=ERROR_THROTTLE_S
             )

@@ -65,13 +65,13 @@ class WebNode(Node):
         try:
             data, header = check_message(msg)
             if not header.guard_applied:
-                self.stats.refused("refused_unguarded", "frame was encoded without the privacy guard")
+                self.stats.warn("refused_unguarded", "frame was encoded without the privacy guard")
                 return
             if header.model_id != self.codec.model_id and (name := presets.find(header.model_id)) is not None:
                 self.codec = Decoder(name, device=self.device)
             image = self.codec(data, channel_order="bgr")
         except BitstreamError as exc:
-            n = self.stats.refused("rejected_frames", str(exc))
+            n = self.stats.warn("rejected_frames", str(exc))
             self.get_logger().error(f"frame rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
             return
         now = time.monotonic()
