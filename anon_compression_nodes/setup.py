@@ -1,7 +1,7 @@
-"""ament_python package of the anon_compression nodes. Launch, config and rviz files live at the
-repository's top level (one copy, shared with the tests) and are installed into this package's share."""
+"""ament_python package of the anon_compression nodes. Launch, config and rviz files live inside
+this package (the repository's top-level launch/, config/ and rviz/ link here), so a build of this
+folder alone (colcon, pip, sdist) installs them into the package's share."""
 
-import os
 from glob import glob
 from pathlib import Path
 
@@ -9,12 +9,14 @@ from setuptools import find_packages, setup
 
 PACKAGE = "anon_compression_nodes"
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 
 
 def files(pattern: str) -> list[str]:
-    # Relative to this folder, as setuptools requires; they sit one level up in the repository.
-    return sorted(os.path.relpath(p, HERE) for p in glob(str(ROOT / pattern)))
+    """Relative to this folder, as setuptools requires; none found is an error, never an empty install."""
+    found = sorted(str(Path(p).relative_to(HERE)) for p in glob(str(HERE / pattern)))
+    if not found:
+        raise SystemExit(f"{PACKAGE}: no {pattern} in {HERE}: the package is incomplete")
+    return found
 
 
 setup(

@@ -124,6 +124,23 @@ def test_installed_share_has_launch_config_and_rviz():
         assert (share / rel).is_file(), f"{rel} not installed"
 
 
+def test_the_package_folder_alone_builds_a_wheel_with_its_share_files(tmp_path):
+    """As colcon or pip builds it: only the package folder, no repository around it."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    src = tmp_path / graph.PACKAGE
+    shutil.copytree(REPO / graph.PACKAGE, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(src), "-w",
+                    str(tmp_path / "dist")], check=True, capture_output=True)  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    share = f"{graph.PACKAGE}-0.1.0.data/data/share/{graph.PACKAGE}/"
+    names = {n.removeprefix(share) for n in zipfile.ZipFile(wheel).namelist() if n.startswith(share)}
+    assert names == {*(f"launch/{n}" for n in LAUNCH), graph.PARAMS_FILE, graph.RVIZ_FILE, "package.xml"}
+
+
 def test_robot_launch_runs_the_pipeline(tmp_path, weights):
     """Runs only where launch and launch_ros are installed (a ROS 2 install)."""
     launch = pytest.importorskip("launch", reason="launch is not installable here (no PyPI wheel); runs on a ROS 2 install")

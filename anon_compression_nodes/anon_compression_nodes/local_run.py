@@ -17,9 +17,9 @@ BIN = Path(sys.executable).parent
 
 
 def params_file() -> Path:
-    """The installed config (share/), else the repository's copy."""
+    """The installed config (share/), else the source package's copy."""
     installed = Path(sys.prefix) / "share" / graph.PACKAGE / graph.PARAMS_FILE
-    return installed if installed.is_file() else Path(__file__).resolve().parents[2] / graph.PARAMS_FILE
+    return installed if installed.is_file() else Path(__file__).resolve().parents[1] / graph.PARAMS_FILE
 
 
 def start(spec: graph.NodeSpec, overrides: Path | None, log_dir: Path) -> subprocess.Popen:
