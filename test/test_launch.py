@@ -73,7 +73,9 @@ def test_robot_side_reads_the_camera_in_process_unless_told_otherwise():
     assert launch_nodes.robot_side({"sources": defaults["sources"]}, defaults) == ((graph.ENCODER,), {}, {})
     specs, params, remaps = launch_nodes.robot_side({"image_topic": "/driver/image_raw", "use_capture": "true"})
     assert specs == (graph.ENCODER,) and params == {"encoder": {"camera": ""}}
-    assert remaps == {"encoder": {"image": "/driver/image_raw"}}
+    assert remaps == {"encoder": {"image": "/driver/image_raw", "camera_info": "/driver/camera_info"}}
+    _, _, remaps = launch_nodes.robot_side({"image_topic": "image", "camera_info_topic": "/calib/info"})
+    assert remaps == {"encoder": {"image": "image", "camera_info": "/calib/info"}}
     specs, params, _ = launch_nodes.robot_side({"use_capture": "true", "sources": "0"})
     assert specs == graph.RAW_ROBOT_SIDE and params == {"encoder": {"camera": ""}}
 
@@ -114,6 +116,8 @@ def test_rviz_shows_the_graph_topics():
     rviz = yaml.safe_load((REPO / graph.RVIZ_FILE).read_text())
     topics = {d["Topic"]["Value"] for d in rviz["Visualization Manager"]["Displays"]}
     assert topics == {"/" + graph.DECODED, "/" + graph.ANNOTATED}
+    assert launch_nodes.rviz_remappings("") == {}
+    assert set(launch_nodes.rviz_remappings("/robot1/").items()) == {(t, "/robot1" + t) for t in topics}
 
 
 def test_installed_share_has_launch_config_and_rviz():

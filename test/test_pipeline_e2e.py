@@ -130,6 +130,21 @@ def test_qos_defaults_and_standard_overrides(pipeline):
         assert reliability(node.get_publishers_info_by_topic("/" + topic), name) == ReliabilityPolicy.RELIABLE
 
 
+def test_a_drivers_camera_info_is_passed_through_with_each_frame(pipeline):
+    """Subscribing to a driver, the encoder pairs its camera_info with each encoded frame."""
+    from sensor_msgs.msg import CameraInfo
+
+    node, _ = pipeline
+    infos = []
+    node.create_subscription(CameraInfo, graph.DECODED_INFO, infos.append, 10)
+    pub = node.create_publisher(CameraInfo, graph.CAMERA_INFO, 10)
+    calibration = CameraInfo(width=W, height=H, distortion_model="plumb_bob")
+    calibration.k = [150.0, 0, 80, 0, 150, 60, 0, 0, 1]
+    publish_until(node, pub, calibration, lambda: len(infos) >= 2, 30, "camera_info for the encoded frames")
+    assert all((i.width, i.height) == (W, H) and list(i.k) == list(calibration.k) for i in infos)
+    assert {i.header.frame_id for i in infos} == {"test_cam"}
+
+
 def test_encoder_never_publishes_images(pipeline):
     node, _ = pipeline
     pubs = node.get_publisher_names_and_types_by_node("encoder", "/")

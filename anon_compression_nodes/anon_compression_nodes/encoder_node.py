@@ -16,13 +16,13 @@ import time
 import cv2
 import torch
 from rclpy.node import Node
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CameraInfo, Image
 
 from anon_compression_codec import CodecError, Encoder, StageConfig
 from anon_compression_codec.privacy.stage import VIDEO
 from anon_compression_msgs.msg import CompressedLatent
 
-from . import common, image_conversion
+from . import camera_info, common, image_conversion
 from .capture_node import OPTICAL_FRAME, Source, open_source, read_frame
 from .latent_message import to_message
 
@@ -48,6 +48,9 @@ class EncoderNode(Node):
         self.rate_hz = d(self, "rate_hz", 10.0, "With `camera`: frames read per second.", float_range=(0.1, 120.0))
         self.loop = d(self, "loop", False, "With `camera`: restart a video file at its end.")
         self.frame_id = d(self, "frame_id", OPTICAL_FRAME, "With `camera`: frame_id of the published frames.")
+        info_file = d(self, "camera_info_file", "", "With `camera`: calibration YAML (camera_calibration format) "
+                      "whose CameraInfo, rescaled to the encoded size, accompanies every frame; empty = none. "
+                      "Without `camera` the driver's camera_info topic is used.", read_only=True)  # fmt: skip
         guard_config = d(self, "guard_config", "", "YAML of the guard's detection stage; empty = the video defaults "
                          "(privacy/stage.py VIDEO).", read_only=True)
 
@@ -67,6 +70,8 @@ class EncoderNode(Node):
         self._last_encode = self._last_tick = 0.0
         self.add_on_set_parameters_callback(self._on_set)
         self.pub = common.publisher(self, CompressedLatent, "compressed", 10)
+        self.info_pub = common.publisher(self, CameraInfo, "anon/camera_info", 10)
+        self.camera_info: CameraInfo | None = None
         self.camera: Source | None = None
         if camera:
             cap, is_file = open_source(camera, 0, 0)
@@ -76,8 +81,17 @@ class EncoderNode(Node):
                 self.camera = Source(camera, cap, is_file, None)
                 self.get_logger().info(f"camera {camera!r} read in-process: no raw image topic")
             self.timer = self.create_timer(1.0 / self.rate_hz, self._tick)
+            if info_file:
+                try:
+                    self.camera_info = camera_info.load(info_file)
+                except ValueError as exc:
+                    self.stats.error(f"camera_info_file: {exc}")  # frames still flow; only the calibration is missing
         else:
             self.sub = common.subscription(self, Image, "image", self._on_image, common.IMAGE_INPUT)
+            self.info_sub = common.subscription(self, CameraInfo, "camera_info", self._on_camera_info, common.IMAGE_INPUT)
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        self.camera_info = msg
 
     def _load(self, weights: str, device: str) -> Encoder:
         if self.stage_config is None:  # a broken guard_config never falls back to other settings
@@ -163,6 +177,7 @@ class EncoderNode(Node):
 
     def _encode(self, image, encoding: str, header) -> None:
         t0 = time.perf_counter()
+        source_size = (image.shape[1], image.shape[0])
         if self.max_side and max(image.shape[:2]) > self.max_side:
             scale = self.max_side / max(image.shape[:2])
             size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
@@ -180,9 +195,24 @@ class EncoderNode(Node):
             )
             return
         self._last_encode = time.monotonic()
-        self.pub.publish(to_message(data, encoding, header))
+        msg = to_message(data, encoding, header)
+        self.pub.publish(msg)
+        self._publish_camera_info(source_size, msg)
         self.stats.frame(time.perf_counter() - t0, len(data))
         self.stats.gauge("guarded_regions", len(self.codec.last_boxes))
+
+
+    def _publish_camera_info(self, source_size: tuple[int, int], msg: CompressedLatent) -> None:
+        """The calibration rescaled to the encoded size, stamped as the frame; none when it was made
+        for another image size (a wrong CameraInfo is worse than none)."""
+        info = self.camera_info
+        if info is None:
+            return
+        if (info.width, info.height) != source_size:
+            self.stats.warn("camera_info_mismatch", f"camera_info is for {info.width}x{info.height}, frames are "
+                            f"{source_size[0]}x{source_size[1]}: not published")  # fmt: skip
+            return
+        self.info_pub.publish(camera_info.scaled(info, msg.width, msg.height, msg.header))
 
 
 def main(args: list[str] | None = None) -> None:

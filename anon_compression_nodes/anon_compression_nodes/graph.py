@@ -16,8 +16,12 @@ RVIZ_FILE = "rviz/anon_compression.rviz"
 # <base topic>/<transport name> (as camera/image_raw/compressed is for compressed_image_transport), and
 # a decoder republishes the frames as a new base topic.
 RAW = "camera/image_raw"
+CAMERA_INFO = "camera/camera_info"  # a camera driver's calibration, beside RAW
 COMPRESSED = "camera/image_raw/anon"
-DECODED = "camera/image_decoded"
+# The decoded stream is a camera of its own (as image_proc's resize output is): its frames may be
+# resized (max_side), so it pairs with its own CameraInfo, rescaled to match, for rviz and image_geometry.
+DECODED = "camera_anon/image_raw"
+DECODED_INFO = "camera_anon/camera_info"
 DETECTIONS = "detections"
 ANNOTATED = "detections/image"
 
@@ -43,7 +47,8 @@ class NodeSpec:
 
 
 CAPTURE = NodeSpec("capture", "capture", {"image": RAW}, "camera or video frames -> sensor_msgs/Image")
-ENCODER = NodeSpec("encoder", "encoder", {"image": RAW, "compressed": COMPRESSED}, "Image -> CompressedLatent")
+ENCODER = NodeSpec("encoder", "encoder", {"image": RAW, "camera_info": CAMERA_INFO, "compressed": COMPRESSED,
+                                          "anon/camera_info": DECODED_INFO}, "Image -> CompressedLatent")  # fmt: skip
 DECODER = NodeSpec("decoder", "decoder", {"compressed": COMPRESSED, "decoded": DECODED}, "CompressedLatent -> Image")
 DETECTOR = NodeSpec(
     "detector", "detector", {"image": DECODED, "detections": DETECTIONS, "annotated": ANNOTATED}, "YOLO on decoded images"

@@ -26,14 +26,18 @@ OVERRIDES = {
     "max_side": ("encoder", "max_side", int),
     "device": (("encoder", "decoder", "detector"), "device", str),
     "detector_model": ("detector", "model", str),
+    "guard_config": ("encoder", "guard_config", str),
 }
 
 
 # Arguments that are not node parameters: name -> (default, description).
 SWITCHES = {
     "params_file": ("", "Parameter YAML for all nodes; empty = the installed config/anon_compression.yaml."),
+    "namespace": ("", "Namespace of every node and topic (e.g. robot1); the parameter file's /**/ keys apply under it."),
     "image_topic": ("", "Subscribe the encoder to this raw sensor_msgs/Image topic (an existing camera driver) instead "
                     "of reading the camera in-process; empty = read the camera in-process."),
+    "camera_info_topic": ("", "With image_topic: the driver's sensor_msgs/CameraInfo topic; empty = camera_info beside "
+                          "image_topic."),
     "use_capture": ("false", "true: start the capture node, which publishes raw frames on DDS, and encode from its topic."),
     "run_base_station": ("false", "Also run decoder + detector on this machine."),
     "web": ("false", "Also start the web node: the decoded stream on http://127.0.0.1:8080/."),
@@ -48,6 +52,7 @@ DESCRIPTIONS = {
     "max_side": "Resize frames so the longest side is at most this many pixels before encoding (0 = never).",
     "device": "Torch device: cpu or cuda.",
     "detector_model": "ultralytics .pt for the detector; empty = the shipped offline person model.",
+    "guard_config": "YAML of the privacy guard's detection stage; empty = the video defaults (privacy/stage.py VIDEO).",
 }
 
 
@@ -116,7 +121,9 @@ def robot_side(arguments: dict[str, str], defaults: dict[str, str] | None = None
     from `defaults` (the parameter file's value), so the file's camera otherwise stays."""
     image_topic = arguments.get("image_topic", "")
     if image_topic:
-        return graph.ROBOT_SIDE, {"encoder": {"camera": ""}}, {"encoder": {"image": image_topic}}
+        head, sep, _ = image_topic.rpartition("/")
+        info = arguments.get("camera_info_topic", "") or f"{head}{sep}camera_info"  # image_transport's pairing
+        return graph.ROBOT_SIDE, {"encoder": {"camera": ""}}, {"encoder": {"image": image_topic, "camera_info": info}}
     if _convert(arguments.get("use_capture", "false"), bool):
         return graph.RAW_ROBOT_SIDE, {"encoder": {"camera": ""}}, {}
     given = arguments.get("sources", "")
@@ -136,6 +143,7 @@ def nodes(context, specs: tuple[graph.NodeSpec, ...], params: dict[str, dict] | 
     from launch_ros.actions import Node
 
     params_file = context.perform_substitution(_lc("params_file")) or default_params_file()
+    namespace = context.perform_substitution(_lc("namespace"))
     defaults = installed_defaults()  # what the arguments were declared with: unchanged ones leave the file alone
     actions = []
     for spec in specs:
@@ -151,6 +159,7 @@ def nodes(context, specs: tuple[graph.NodeSpec, ...], params: dict[str, dict] | 
                 package=graph.PACKAGE,
                 executable=spec.executable,
                 name=spec.name,
+                namespace=namespace,
                 parameters=[params_file, overrides],
                 remappings=list(remappings.items()),
                 output="screen",
@@ -164,3 +173,21 @@ def _lc(name: str):
     from launch.substitutions import LaunchConfiguration
 
     return LaunchConfiguration(name, default="")
+
+
+def rviz_remappings(namespace: str) -> dict[str, str]:
+    """The rviz file names the graph's topics absolutely; under a namespace they are remapped there."""
+    ns = namespace.strip("/")
+    return {f"/{t}": f"/{ns}/{t}" for t in (graph.DECODED, graph.ANNOTATED)} if ns else {}
+
+
+def rviz_node(context) -> list:
+    """rviz2 with the package's display file, when the rviz argument is true."""
+    from launch_ros.actions import Node
+    from launch_ros.substitutions import FindPackageShare
+
+    if context.launch_configurations.get("rviz") != "true":
+        return []
+    config = os.path.join(context.perform_substitution(FindPackageShare(graph.PACKAGE)), graph.RVIZ_FILE)
+    remappings = rviz_remappings(context.perform_substitution(_lc("namespace")))
+    return [Node(package="rviz2", executable="rviz2", arguments=["-d", config], remappings=list(remappings.items()))]

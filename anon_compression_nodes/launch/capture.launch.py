@@ -9,7 +9,8 @@ from launch.actions import OpaqueFunction
 from anon_compression_nodes.launch_nodes import declare, robot_nodes
 from launch import LaunchDescription
 
-ARGS = ["params_file", "sources", "image_topic", "use_capture", "rate_hz", "loop", "weights", "max_side", "device"]
+ARGS = ["params_file", "namespace", "sources", "image_topic", "camera_info_topic", "use_capture", "rate_hz", "loop", "weights",
+        "max_side", "device", "guard_config"]  # fmt: skip
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -15,8 +15,8 @@ from anon_compression_nodes.launch_nodes import declare
 from launch import LaunchDescription
 
 # Every argument of the two launch files it includes (passed through), plus the switch for the base station.
-ARGS = ["params_file", "sources", "image_topic", "use_capture", "rate_hz", "loop", "weights", "max_side", "device",
-        "detector_model", "run_base_station", "web", "rviz"]  # fmt: skip
+ARGS = ["params_file", "namespace", "sources", "image_topic", "camera_info_topic", "use_capture", "rate_hz", "loop",
+        "weights", "max_side", "device", "guard_config", "detector_model", "run_base_station", "web", "rviz"]  # fmt: skip
 
 
 def _include(name: str, condition=None) -> IncludeLaunchDescription:
