@@ -11,7 +11,7 @@ from anon_compression_nodes.local_run import spin_until, start_all, stop
 
 REPO = Path(__file__).resolve().parent.parent
 
-__all__ = ["REPO", "counter", "set_parameter", "spin_until", "start_all", "stop"]
+__all__ = ["REPO", "counter", "publish_until", "set_parameter", "spin_until", "start_all", "stop"]
 
 
 def counter(seen, node_name: str, key: str) -> int:
