@@ -11,7 +11,7 @@ import pytest
 import yaml
 from ros_helpers import REPO
 
-from anon_compression_nodes import graph, launch_nodes
+from anon_compression_nodes import graph, launch_nodes, params
 
 LAUNCH = {p.name: p for p in (REPO / "launch").glob("*.launch.py")}
 
@@ -65,18 +65,18 @@ def test_robot_launch_composes_the_others_and_passes_every_argument():
 
 
 def test_robot_side_reads_the_camera_in_process_unless_told_otherwise():
-    specs, params, remaps = launch_nodes.robot_side({"sources": "/dev/video2,/dev/video3"})
-    assert specs == (graph.ENCODER,) and params == {"encoder": {"camera": "/dev/video2"}} and remaps == {}
+    specs, values, remaps = launch_nodes.robot_side({"sources": "/dev/video2,/dev/video3"})
+    assert specs == (graph.ENCODER,) and values == {"encoder": {"camera": "/dev/video2"}} and remaps == {}
     assert launch_nodes.robot_side({}) == ((graph.ENCODER,), {}, {})  # the params file's camera
-    defaults = launch_nodes.argument_defaults(launch_nodes.load_params(REPO / graph.PARAMS_FILE))
+    defaults = launch_nodes.argument_defaults(params.load_params(REPO / graph.PARAMS_FILE))
     assert launch_nodes.robot_side({"sources": defaults["sources"]}, defaults) == ((graph.ENCODER,), {}, {})
-    specs, params, remaps = launch_nodes.robot_side({"image_topic": "/driver/image_raw", "use_capture": "true"})
-    assert specs == (graph.ENCODER,) and params == {"encoder": {"camera": ""}}
+    specs, values, remaps = launch_nodes.robot_side({"image_topic": "/driver/image_raw", "use_capture": "true"})
+    assert specs == (graph.ENCODER,) and values == {"encoder": {"camera": ""}}
     assert remaps == {"encoder": {"image": "/driver/image_raw", "camera_info": "/driver/camera_info"}}
     _, _, remaps = launch_nodes.robot_side({"image_topic": "image", "camera_info_topic": "/calib/info"})
     assert remaps == {"encoder": {"image": "image", "camera_info": "/calib/info"}}
-    specs, params, _ = launch_nodes.robot_side({"use_capture": "true", "sources": "0"})
-    assert specs == graph.RAW_ROBOT_SIDE and params == {"encoder": {"camera": ""}}
+    specs, values, _ = launch_nodes.robot_side({"use_capture": "true", "sources": "0"})
+    assert specs == graph.RAW_ROBOT_SIDE and values == {"encoder": {"camera": ""}}
 
 
 def test_executables_exist_for_every_node_of_the_graph():
@@ -89,8 +89,8 @@ def test_executables_exist_for_every_node_of_the_graph():
 def test_launch_arguments_default_to_the_parameter_files_values():
     """One table: an argument that sets a parameter defaults to the file's value (what --show-args
     shows), and the switches have real defaults."""
-    params = launch_nodes.load_params(REPO / graph.PARAMS_FILE)
-    defaults = launch_nodes.argument_defaults(params)
+    table = params.load_params(REPO / graph.PARAMS_FILE)
+    defaults = launch_nodes.argument_defaults(table)
     assert set(defaults) == set(launch_nodes.SWITCHES) | set(launch_nodes.OVERRIDES) == set(launch_nodes.SWITCHES) | set(
         launch_nodes.DESCRIPTIONS
     )
@@ -99,7 +99,7 @@ def test_launch_arguments_default_to_the_parameter_files_values():
     }  # fmt: skip
     for arg, (names, param, kind) in launch_nodes.OVERRIDES.items():
         for name in names if isinstance(names, tuple) else (names,):  # every node it sets has that value in the file
-            assert launch_nodes._convert(defaults[arg], kind) == params[name][param], (arg, name)
+            assert launch_nodes._convert(defaults[arg], kind) == table[name][param], (arg, name)
     assert all(defaults[k] in ("true", "false") for k in ("use_capture", "run_base_station", "web", "rviz"))
 
 

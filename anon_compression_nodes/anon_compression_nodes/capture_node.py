@@ -15,9 +15,7 @@ import cv2
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from . import common, image_conversion
-
-OPTICAL_FRAME = "camera_optical_frame"  # z forward, x right, y down: how image pixels are laid out (REP 103)
+from . import common, graph, image_conversion
 
 
 def numbered_frame(frame_id: str, suffix: str) -> str:
@@ -73,17 +71,17 @@ def read_frame(src: Source, loop: bool, node: Node, stats: common.Stats):
     return None
 
 
-class CaptureNode(Node):
+class CaptureNode(common.GraphNode):
     def __init__(self) -> None:
-        super().__init__("capture")
+        super().__init__(graph.CAPTURE)
         d = common.declare
-        specs = d(self, "sources", ["/dev/video0"], "Device indices, device paths, globs or video files.", read_only=True)
-        self.rate_hz = d(self, "rate_hz", 10.0, "Frames per second published per source.", float_range=(0.1, 120.0))
-        self.frame_id = d(self, "frame_id", OPTICAL_FRAME, "frame_id of the published images (REP 103 optical frame; "
+        specs = d(self, "sources", "Device indices, device paths, globs or video files.", read_only=True)
+        self.rate_hz = d(self, "rate_hz", "Frames per second published per source.", float_range=(0.1, 120.0))
+        self.frame_id = d(self, "frame_id", "frame_id of the published images (REP 103 optical frame; "
                           "with several sources the index goes before _optical_frame: camera1_optical_frame).")
-        self.loop = d(self, "loop", False, "Restart video files at their end.")
-        width = d(self, "width", 0, "Requested device width; 0 = driver default.", read_only=True, int_range=(0, 8192))
-        height = d(self, "height", 0, "Requested device height; 0 = driver default.", read_only=True, int_range=(0, 8192))
+        self.loop = d(self, "loop", "Restart video files at their end.")
+        width = d(self, "width", "Requested device width; 0 = driver default.", read_only=True, int_range=(0, 8192))
+        height = d(self, "height", "Requested device height; 0 = driver default.", read_only=True, int_range=(0, 8192))
 
         self.stats = common.Stats(self)
         names = expand(list(specs))

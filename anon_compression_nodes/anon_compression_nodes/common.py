@@ -17,15 +17,22 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.subscription import Subscription
 
 from anon_compression_codec.codec import PRECISIONS
-from anon_compression_codec.presets import DEFAULT_PRESET
 
-from . import graph
+from . import graph, params
+
+
+class GraphNode(Node):
+    """A node of graph.py. Its parameters take their defaults from the parameter file's entry for it
+    (params.py: the one table), whatever name the node runs under."""
+
+    def __init__(self, spec: graph.NodeSpec) -> None:
+        super().__init__(spec.name)
+        self.spec = spec
 
 
 def declare(
-    node: Node,
+    node: GraphNode,
     name: str,
-    default: Any,
     description: str,
     *,
     read_only: bool = False,
@@ -33,7 +40,11 @@ def declare(
     float_range: tuple[float, float] | None = None,
     choices: Sequence[str] | None = None,
 ) -> Any:
-    """Declare a parameter with a descriptor; return its value (from the params file or default)."""
+    """Declare a parameter with a descriptor and its default from the parameter file; return its
+    value (a deployment's parameter file or launch override, else that default)."""
+    table = params.defaults(node.spec.name)
+    if name not in table:
+        raise KeyError(f"{params.params_file()} has no default for {node.spec.name}.{name}")
     if choices:
         description = f"{description} One of: {', '.join(choices)}."
     desc = ParameterDescriptor(description=description, read_only=read_only)
@@ -41,7 +52,7 @@ def declare(
         desc.integer_range = [IntegerRange(from_value=int_range[0], to_value=int_range[1], step=1)]
     if float_range:
         desc.floating_point_range = [FloatingPointRange(from_value=float(float_range[0]), to_value=float(float_range[1]))]
-    value = node.declare_parameter(name, default, desc).value
+    value = node.declare_parameter(name, table[name], desc).value
     if choices and value not in choices:
         raise ValueError(f"parameter {name}={value!r} must be one of {list(choices)}")
     return value
@@ -72,16 +83,16 @@ def publisher(node: Node, msg_type: type, topic: str, depth: int) -> Publisher:
     return node.create_publisher(msg_type, topic, profile, qos_overriding_options=OVERRIDABLE)
 
 
-def declare_codec_params(node: Node, weights_description: str) -> tuple[str, str, int]:
+def declare_codec_params(node: GraphNode, weights_description: str) -> tuple[str, str, int]:
     """weights, device and threads: the parameters the encoder and decoder share."""
-    weights = declare(node, "weights", DEFAULT_PRESET, weights_description)
-    device = declare(node, "device", "cpu", "Torch device.", choices=("cpu", "cuda"))
-    threads = declare(node, "threads", 2, "Torch CPU threads.", int_range=(1, 64))
+    weights = declare(node, "weights", weights_description)
+    device = declare(node, "device", "Torch device.", choices=("cpu", "cuda"))
+    threads = declare(node, "threads", "Torch CPU threads.", int_range=(1, 64))
     return weights, device, threads
 
 
-def declare_precision(node: Node) -> str:
-    return declare(node, "precision", "auto", "Transforms in fp32, bf16 (2-4x faster on a CPU with AVX512-BF16 or AMX, "
+def declare_precision(node: GraphNode) -> str:
+    return declare(node, "precision", "Transforms in fp32, bf16 (2-4x faster on a CPU with AVX512-BF16 or AMX, "
                    "-0.02 dB), or auto: bf16 where the CPU (or a GPU) computes it natively. Set at launch.",
                    read_only=True, choices=PRECISIONS)  # fmt: skip
 

@@ -9,38 +9,36 @@ from __future__ import annotations
 import time
 
 import torch
-from rclpy.node import Node
 from rclpy.time import Time
 from sensor_msgs.msg import Image
 
 from anon_compression_codec import BitstreamError, CodecError, Decoder, presets
-from anon_compression_codec.codec import DEFAULT_MAX_PIXELS
 from anon_compression_msgs.msg import CompressedLatent
 
-from . import common, image_conversion
+from . import common, graph, image_conversion
 from .latent_message import check_message
 
 ERROR_THROTTLE_S = 5.0
 
 
-class DecoderNode(Node):
+class DecoderNode(common.GraphNode):
     def __init__(self) -> None:
-        super().__init__("decoder")
+        super().__init__(graph.DECODER)
         d = common.declare
         self.weights, self.device, self.threads = common.declare_codec_params(
             self, "Preset name or weight file; must be the encoder's weights."
         )
         self.precision = common.declare_precision(self)
-        self.output_encoding = d(self, "output_encoding", "rgb8", "Encoding of colour output (grayscale sources give mono8).",
+        self.output_encoding = d(self, "output_encoding", "Encoding of colour output (grayscale sources give mono8).",
                                  choices=("rgb8", "bgr8"))  # fmt: skip
-        self.follow_presets = d(self, "follow_presets", True, "When a frame comes from another shipped preset than the "
+        self.follow_presets = d(self, "follow_presets", "When a frame comes from another shipped preset than the "
                                 "loaded one (the encoder switched rungs), load that preset.")  # fmt: skip
-        self.require_guard = d(self, "require_guard", True, "Refuse frames the encoder did not guard (privacy guard flag "
+        self.require_guard = d(self, "require_guard", "Refuse frames the encoder did not guard (privacy guard flag "
                                "unset). Set at launch only.", read_only=True)  # fmt: skip
-        self.max_age_ms = d(self, "max_age_ms", 1000, "A frame older than this on arrival (its stamp against this node's "
+        self.max_age_ms = d(self, "max_age_ms", "A frame older than this on arrival (its stamp against this node's "
                             "clock) is decoded but counted late, and diagnostics go WARN; 0 = no check.",
                             int_range=(0, 60000))  # fmt: skip
-        self.max_pixels = d(self, "max_pixels", DEFAULT_MAX_PIXELS, "Refuse frames larger than this many pixels (checked "
+        self.max_pixels = d(self, "max_pixels", "Refuse frames larger than this many pixels (checked "
                             "from the header before decoding).", read_only=True, int_range=(1, 8192 * 8192))  # fmt: skip
 
         self.stats = common.Stats(self)

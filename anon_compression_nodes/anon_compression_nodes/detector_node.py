@@ -13,12 +13,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from rclpy.node import Node
 from sensor_msgs.msg import Image
 
 from anon_compression_msgs.msg import Detection, Detections
 
-from . import common, image_conversion
+from . import common, graph, image_conversion
 
 ERROR_THROTTLE_S = 5.0
 
@@ -50,20 +49,20 @@ def draw(image: np.ndarray, detections: list[Detection]) -> np.ndarray:
     return out
 
 
-class DetectorNode(Node):
+class DetectorNode(common.GraphNode):
     def __init__(self) -> None:
-        super().__init__("detector")
+        super().__init__(graph.DETECTOR)
         d = common.declare
-        self.model_path = d(self, "model", "", "ultralytics .pt weights; empty = the shipped offline person model.",
+        self.model_path = d(self, "model", "ultralytics .pt weights; empty = the shipped offline person model.",
                             read_only=True) or default_model()  # fmt: skip
-        self.max_rate_hz = d(self, "max_rate_hz", 2.0, "Detect at most this many frames per second (others are skipped, "
+        self.max_rate_hz = d(self, "max_rate_hz", "Detect at most this many frames per second (others are skipped, "
                              "counted) so YOLO never starves nodes sharing the machine; 0 = every frame.",
                              float_range=(0.0, 120.0))  # fmt: skip
         self._last = 0.0
-        self.confidence = d(self, "confidence", 0.25, "Minimum score of a published detection.", float_range=(0.0, 1.0))
-        self.classes = d(self, "classes", [""], "Class names to keep; [''] keeps every class.")
-        self.device = d(self, "device", "cpu", "Torch device for inference.", read_only=True, choices=("cpu", "cuda"))
-        self.imgsz = d(self, "imgsz", 640, "Inference size (longest side).", read_only=True, int_range=(32, 4096))
+        self.confidence = d(self, "confidence", "Minimum score of a published detection.", float_range=(0.0, 1.0))
+        self.classes = d(self, "classes", "Class names to keep; [''] keeps every class.")
+        self.device = d(self, "device", "Torch device for inference.", read_only=True, choices=("cpu", "cuda"))
+        self.imgsz = d(self, "imgsz", "Inference size (longest side).", read_only=True, int_range=(32, 4096))
 
         self.stats = common.Stats(self)
         self.model = None

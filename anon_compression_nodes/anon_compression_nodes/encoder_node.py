@@ -15,43 +15,42 @@ import time
 
 import cv2
 import torch
-from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
 from anon_compression_codec import CodecError, Encoder, StageConfig
 from anon_compression_codec.privacy.stage import VIDEO
 from anon_compression_msgs.msg import CompressedLatent
 
-from . import camera_info, common, image_conversion
-from .capture_node import OPTICAL_FRAME, Source, open_source, read_frame
+from . import camera_info, common, graph, image_conversion
+from .capture_node import Source, open_source, read_frame
 from .latent_message import to_message
 
 ERROR_THROTTLE_S = 5.0
 
 
-class EncoderNode(Node):
+class EncoderNode(common.GraphNode):
     def __init__(self) -> None:
-        super().__init__("encoder")
+        super().__init__(graph.ENCODER)
         d = common.declare
         self.weights, self.device, self.threads = common.declare_codec_params(
             self, "Preset name (low, default, high, paper) or weight file."
         )
         self.precision = common.declare_precision(self)
-        self.max_rate_hz = d(self, "max_rate_hz", 0.0, "Encode at most this many frames per second; 0 = every frame.",
+        self.max_rate_hz = d(self, "max_rate_hz", "Encode at most this many frames per second; 0 = every frame.",
                              float_range=(0.0, 120.0))  # fmt: skip
-        self.max_side = d(self, "max_side", 0, "Resize so the longest side is at most this; 0 = keep the size.",
+        self.max_side = d(self, "max_side", "Resize so the longest side is at most this; 0 = keep the size.",
                           int_range=(0, 8192))  # fmt: skip
-        self.guard = d(self, "guard", True, "Privacy guard: suppress detected faces in the latent before entropy coding. "
+        self.guard = d(self, "guard", "Privacy guard: suppress detected faces in the latent before entropy coding. "
                        "Set at launch only: nobody on the network can switch it off.", read_only=True)  # fmt: skip
-        camera = d(self, "camera", "", "Camera read in this process: device index, /dev/video* path or video file. Empty = "
+        camera = d(self, "camera", "Camera read in this process: device index, /dev/video* path or video file. Empty = "
                    "subscribe to the `image` topic instead (raw frames then travel over DDS).", read_only=True)  # fmt: skip
-        self.rate_hz = d(self, "rate_hz", 10.0, "With `camera`: frames read per second.", float_range=(0.1, 120.0))
-        self.loop = d(self, "loop", False, "With `camera`: restart a video file at its end.")
-        self.frame_id = d(self, "frame_id", OPTICAL_FRAME, "With `camera`: frame_id of the published frames.")
-        info_file = d(self, "camera_info_file", "", "With `camera`: calibration YAML (camera_calibration format) "
+        self.rate_hz = d(self, "rate_hz", "With `camera`: frames read per second.", float_range=(0.1, 120.0))
+        self.loop = d(self, "loop", "With `camera`: restart a video file at its end.")
+        self.frame_id = d(self, "frame_id", "With `camera`: frame_id of the published frames.")
+        info_file = d(self, "camera_info_file", "With `camera`: calibration YAML (camera_calibration format) "
                       "whose CameraInfo, rescaled to the encoded size, accompanies every frame; empty = none. "
                       "Without `camera` the driver's camera_info topic is used.", read_only=True)  # fmt: skip
-        guard_config = d(self, "guard_config", "", "YAML of the guard's detection stage; empty = the video defaults "
+        guard_config = d(self, "guard_config", "YAML of the guard's detection stage; empty = the video defaults "
                          "(privacy/stage.py VIDEO).", read_only=True)
 
         self.stats = common.Stats(self)

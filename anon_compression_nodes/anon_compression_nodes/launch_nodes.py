@@ -10,11 +10,9 @@ shows the real defaults; it overrides the file only when given another value, so
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
-import yaml
 
 from . import graph
+from .params import load_params, params_file
 
 # Launch arguments that override a node parameter when given a non-empty value:
 # argument -> (node name, parameter, type).
@@ -64,12 +62,6 @@ def _as_argument(value) -> str:
     return str(value)
 
 
-def load_params(path: str | Path) -> dict[str, dict]:
-    """node name -> its ros__parameters in a parameter file keyed /**/<node> (or <node>)."""
-    raw = yaml.safe_load(Path(path).read_text()) or {}
-    return {key.rsplit("/", 1)[-1]: (value or {}).get("ros__parameters", {}) for key, value in raw.items()}
-
-
 def argument_defaults(params: dict[str, dict]) -> dict[str, str]:
     """Every launch argument's default: a parameter's value in the file, or the switch's default."""
     defaults = {name: default for name, (default, _) in SWITCHES.items()}
@@ -105,9 +97,7 @@ def _convert(value: str, kind: type):
 
 
 def default_params_file() -> str:
-    from ament_index_python.packages import get_package_share_directory
-
-    return os.path.join(get_package_share_directory(graph.PACKAGE), graph.PARAMS_FILE)
+    return str(params_file())
 
 
 RobotSide = tuple[tuple[graph.NodeSpec, ...], dict[str, dict], dict[str, dict]]

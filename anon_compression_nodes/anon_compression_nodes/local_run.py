@@ -12,14 +12,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import graph
+from .params import params_file
 
 BIN = Path(sys.executable).parent
-
-
-def params_file() -> Path:
-    """The installed config (share/), else the source package's copy."""
-    installed = Path(sys.prefix) / "share" / graph.PACKAGE / graph.PARAMS_FILE
-    return installed if installed.is_file() else Path(__file__).resolve().parents[1] / graph.PARAMS_FILE
 
 
 def start(spec: graph.NodeSpec, overrides: Path | None, log_dir: Path) -> subprocess.Popen:

@@ -13,24 +13,23 @@ import time
 from collections import deque
 
 import torch
-from rclpy.node import Node
 
 from anon_compression_codec import BitstreamError, CodecError, Decoder, presets
 from anon_compression_codec.web.app import Settings, Stream, create_app
 from anon_compression_msgs.msg import CompressedLatent
 
-from . import common
+from . import common, graph
 from .latent_message import check_message
 
 ERROR_THROTTLE_S = 5.0
 
 
-class WebNode(Node):
+class WebNode(common.GraphNode):
     def __init__(self) -> None:
-        super().__init__("web")
+        super().__init__(graph.WEB)
         d = common.declare
-        self.host = d(self, "host", "127.0.0.1", "Address to bind; 127.0.0.1 keeps the page on this machine.", read_only=True)
-        self.port = d(self, "port", 8080, "TCP port of the page and the HTTP API.", read_only=True, int_range=(1, 65535))
+        self.host = d(self, "host", "Address to bind; 127.0.0.1 keeps the page on this machine.", read_only=True)
+        self.port = d(self, "port", "TCP port of the page and the HTTP API.", read_only=True, int_range=(1, 65535))
         self.weights, self.device, self.threads = common.declare_codec_params(
             self, "Preset name or weight file; frames from another shipped preset load that preset."
         )
