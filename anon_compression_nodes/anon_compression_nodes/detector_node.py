@@ -107,7 +107,7 @@ class DetectorNode(common.GraphNode):
             return
         self._last = now
         try:
-            image = image_conversion.to_array(msg)
+            image, encoding = image_conversion.to_supported(msg)
         except image_conversion.UnsupportedEncoding as exc:
             self.stats.count("rejected_input")
             self.get_logger().error(f"input rejected: {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
@@ -115,7 +115,7 @@ class DetectorNode(common.GraphNode):
         t0 = time.perf_counter()
         # ultralytics expects BGR arrays
         bgr = (
-            cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image[..., ::-1] if msg.encoding == "rgb8" else image
+            cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image[..., ::-1] if encoding == "rgb8" else image
         )
         try:
             detections = self.detect(np.ascontiguousarray(bgr))

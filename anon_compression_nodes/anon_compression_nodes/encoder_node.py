@@ -167,12 +167,12 @@ class EncoderNode(common.GraphNode):
         if not self._ready():
             return
         try:
-            image = image_conversion.to_array(msg)
+            image, encoding = image_conversion.to_supported(msg)
         except image_conversion.UnsupportedEncoding as exc:
             n = self.stats.warn("rejected_input", str(exc))
             self.get_logger().error(f"input rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
             return
-        self._encode(image, msg.encoding, msg.header)
+        self._encode(image, encoding, msg.header)
 
     def _encode(self, image, encoding: str, header) -> None:
         t0 = time.perf_counter()

@@ -21,7 +21,7 @@ try:  # ROS 2's cv_bridge; the PyPI "cv-bridge" is a ROS 1 port that fails on Nu
 except Exception:  # noqa: BLE001 - any import failure means: use the numpy path
     _BRIDGE = None
 
-__all__ = ["CHANNELS", "UnsupportedEncoding", "check", "from_array", "to_array"]
+__all__ = ["CHANNELS", "UnsupportedEncoding", "check", "from_array", "to_array", "to_supported"]
 
 
 def check(msg: Image) -> int:
@@ -35,6 +35,14 @@ def to_array(msg: Image) -> np.ndarray:
         check(msg)
         return _BRIDGE.imgmsg_to_cv2(msg, desired_encoding="passthrough")
     return rawimage.to_array(msg.height, msg.width, msg.encoding, msg.step, msg.data)
+
+
+def to_supported(msg: Image) -> tuple[np.ndarray, str]:
+    """(array, encoding) in rgb8, bgr8 or mono8: what the codec takes, camera encodings converted
+    (rgba8, bgra8, bayer_*8, yuv422, yuv422_yuy2, mono16)."""
+    if msg.encoding in CHANNELS:
+        return to_array(msg), msg.encoding
+    return rawimage.to_supported(msg.height, msg.width, msg.encoding, msg.step, msg.data, bool(msg.is_bigendian))
 
 
 def from_array(array: np.ndarray, encoding: str, header) -> Image:

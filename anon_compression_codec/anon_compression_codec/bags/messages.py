@@ -31,10 +31,11 @@ def typestore():
 
 
 def to_image(msg, msgtype: str) -> tuple[np.ndarray, str]:
-    """(array, encoding) of an Image or CompressedImage message: rgb8/bgr8 HxWx3 or mono8 HxW.
-    Unsupported encodings and undecodable payloads raise InputError (rawimage.UnsupportedEncoding)."""
+    """(array, encoding) of an Image or CompressedImage message: rgb8/bgr8 HxWx3 or mono8 HxW (camera
+    encodings converted, rawimage.to_supported). Unsupported encodings and undecodable payloads raise
+    InputError (rawimage.UnsupportedEncoding)."""
     if msgtype == IMAGE:
-        return rawimage.to_array(msg.height, msg.width, msg.encoding, msg.step, msg.data), msg.encoding
+        return rawimage.to_supported(msg.height, msg.width, msg.encoding, msg.step, msg.data, bool(msg.is_bigendian))
     img = cv2.imdecode(np.asarray(msg.data, np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None or img.dtype != np.uint8:
         raise rawimage.UnsupportedEncoding(f"CompressedImage format {msg.format!r}: not a decodable 8-bit image")
