@@ -223,3 +223,16 @@ def test_held_boxes_outlive_a_missed_detection_and_then_expire():
     area = lambda b: ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])).sum()  # noqa: E731
     assert area(found) < area(first) < area(second)
     assert len(stage(cv2.resize(img, (320, 180)))) == len(found)  # a new frame size starts afresh
+
+
+def test_centerface_backends_find_the_same_faces():
+    """ONNX Runtime (the default where installed) and OpenCV's DNN run the same network."""
+    from anon_compression_codec.privacy.detectors import centerface_faces
+
+    image = cv2.imread(str(ASSETS / "zidane.jpg"))
+    image = cv2.resize(image, (480, 270))
+    fast, reference = centerface_faces(backend="onnxruntime")(image), centerface_faces(backend="opencv")(image)
+    assert len(fast) == len(reference) >= 2
+    np.testing.assert_allclose(fast[np.argsort(fast[:, 0])], reference[np.argsort(reference[:, 0])], atol=0.05)
+    with pytest.raises(ValueError, match="backend"):
+        centerface_faces(backend="tensorrt")
