@@ -118,10 +118,11 @@ def _widen_latent(model: AnonAutoencoder, old: AnonAutoencoder, state: dict[str,
     state[f"{first}.weight"] = torch.zeros_like(own[f"{first}.weight"])  # deconv(L, S): input channels
     state[f"{first}.weight"][:n] = ref[f"{first}.weight"]
     state[f"{first}.bias"] = ref[f"{first}.bias"]
-    for key, value in ref.items():  # the prior's per-channel parameters: new channels copy old ones'
+    for key, value in ref.items():  # the prior's per-channel parameters
         if key.startswith("entropy_bottleneck.") and key.split(".")[-1] not in CDF_BUFFERS and key in own:
             if own[key].shape[0] == model.L and value.shape[0] == n:
-                state[key] = value[torch.arange(model.L) % n].clone()  # a fresh density would cost ~1 bpp
+                state[key] = own[key].clone()
+                state[key][:n] = value
 
 
 def _eval_images(cfg: Config) -> list[torch.Tensor]:
