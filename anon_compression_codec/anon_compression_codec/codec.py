@@ -231,7 +231,7 @@ class Decoder(_CodecBase):
                 f"frame was made by model {header.model_id.hex()}, this decoder has {self.model_id.hex()} "
                 f"({self.weights.path}); load the encoder's weights"
             )
-        expected = (self.model.L, -(-header.height // self.stride), -(-header.width // self.stride))
+        expected = (self.model.N, -(-header.height // self.stride), -(-header.width // self.stride))
         found = (header.latent_channels, header.latent_height, header.latent_width)
         if found != expected:
             raise bitstream.CorruptPayloadError(f"latent shape {found} does not match {expected} for this model and size")

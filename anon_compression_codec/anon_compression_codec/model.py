@@ -1,14 +1,12 @@
 """The reference factorized-prior autoencoder (Liebender et al., CASE 2024) and its weight files.
 
 Architecture, N channels and M hidden layers (the reference's "N-M" names, e.g. 128-2):
-analysis  g_a: conv(3,N)+GDN1, M x [conv(N,N)+GDN1], conv(N,L)      (5x5, stride 2 each)
-synthesis g_s: deconv(L,S)+IGDN1, M x [deconv(S,S)+IGDN1], deconv(S,3), sigmoid
-entropy model: compressai EntropyBottleneck(L), no hyperprior. Latent at 1/2^(M+2) of the input.
+analysis  g_a: conv(3,N)+GDN1, M x [conv(N,N)+GDN1], conv(N,N)      (5x5, stride 2 each)
+synthesis g_s: deconv(N,S)+IGDN1, M x [deconv(S,S)+IGDN1], deconv(S,3), sigmoid
+entropy model: compressai EntropyBottleneck(N), no hyperprior. Latent at 1/2^(M+2) of the input.
 
-S, the synthesis width, and L, the latent's channels, are N in the reference. A wider synthesis
-(S > N, "N-M-S", e.g. 32-2-64) spends compute where it is cheap: the robot runs only g_a, a base
-station runs g_s. More latent channels (L > N, "N-M-S-L") cost the robot one wider last layer at
-1/256 of the pixels: they give the code room where every one of N channels already carries bits. The prior stays
+S, the synthesis width, is N in the reference. A wider synthesis (S > N, "N-M-S", e.g. 32-2-64)
+spends compute where it is cheap: the robot runs only g_a, a base station runs g_s. The prior stays
 factorized on purpose: its CDF tables are fixed numbers in the weight file, so a frame encoded on
 one machine decodes bit-exactly on any other, whereas a hyperprior recomputes its tables from
 floating-point network outputs, which can differ across CPUs and GPUs and break decoding.
@@ -56,34 +54,26 @@ def deconv(in_channels: int, out_channels: int, kernel_size: int = 5, stride: in
 class AnonAutoencoder(nn.Module):
     """Factorized-prior autoencoder with compressai's model protocol (forward/update/aux_loss)."""
 
-    def __init__(self, N: int = 64, M: int = 2, S: int | None = None, L: int | None = None) -> None:
+    def __init__(self, N: int = 64, M: int = 2, S: int | None = None) -> None:
         super().__init__()
         S = N if S is None else S
-        L = N if L is None else L
-        if not (1 <= N <= 1024 and 0 <= M <= 6 and 1 <= S <= 1024 and 1 <= L <= 1024):
-            raise WeightsError(f"unsupported model size N={N}, M={M}, S={S}, L={L}")
-        self.N, self.M, self.S, self.L = N, M, S, L
+        if not (1 <= N <= 1024 and 0 <= M <= 6 and 1 <= S <= 1024):
+            raise WeightsError(f"unsupported model size N={N}, M={M}, S={S}")
+        self.N, self.M, self.S = N, M, S
         analysis: list[nn.Module] = [conv(3, N), GDN1(N)]
-        synthesis: list[nn.Module] = [deconv(L, S), GDN1(S, inverse=True)]
+        synthesis: list[nn.Module] = [deconv(N, S), GDN1(S, inverse=True)]
         for _ in range(M):
             analysis += [conv(N, N), GDN1(N)]
             synthesis += [deconv(S, S), GDN1(S, inverse=True)]
-        analysis.append(conv(N, L))
+        analysis.append(conv(N, N))
         synthesis += [deconv(S, 3), nn.Sigmoid()]
         self.g_a = nn.Sequential(*analysis)
         self.g_s = nn.Sequential(*synthesis)
-        self.entropy_bottleneck = EntropyBottleneck(L)
+        self.entropy_bottleneck = EntropyBottleneck(N)
 
     @property
     def name(self) -> str:
-        if self.L != self.N:
-            return f"{self.N}-{self.M}-{self.S}-{self.L}"
         return f"{self.N}-{self.M}" + (f"-{self.S}" if self.S != self.N else "")
-
-    @property
-    def extra_sizes(self) -> dict[str, int]:
-        """S and L where they differ from N: what a weight file and the model id record beyond N and M."""
-        return {k: v for k, v in (("S", self.S), ("L", self.L)) if v != self.N}
 
     @property
     def stride(self) -> int:
@@ -116,9 +106,9 @@ class LoadedWeights:
 
 
 def compute_model_id(model: AnonAutoencoder) -> bytes:
-    """First 8 bytes of SHA-256 over N, M (S and L where they differ from N) and every tensor as
+    """First 8 bytes of SHA-256 over N, M (S where it differs from N) and every tensor as
     fp32/int32, in key order."""
-    h = hashlib.sha256(f"N={model.N};M={model.M};".encode() + "".join(f"{k}={v};" for k, v in model.extra_sizes.items()).encode())
+    h = hashlib.sha256(f"N={model.N};M={model.M};".encode() + (f"S={model.S};".encode() if model.S != model.N else b""))
     for key, value in sorted(model.state_dict().items()):
         t = value.detach().cpu().contiguous()
         t = t.to(torch.float32) if t.is_floating_point() else t.to(torch.int32)
@@ -154,11 +144,11 @@ def load_weights(path: str | Path, device: str = "cpu") -> LoadedWeights:
     if not isinstance(blob, dict) or not {"N", "M", "state_dict"} <= blob.keys():
         raise WeightsError(f"{path} is not a codec weight file: expected a dict with N, M and state_dict")
     try:
-        N, M, S, L = int(blob["N"]), int(blob["M"]), int(blob.get("S", blob["N"])), int(blob.get("L", blob["N"]))
+        N, M, S = int(blob["N"]), int(blob["M"]), int(blob.get("S", blob["N"]))
     except (TypeError, ValueError):
-        found = f"{blob['N']!r}, {blob['M']!r}, {blob.get('S')!r}, {blob.get('L')!r}"
-        raise WeightsError(f"{path}: N, M, S and L must be integers, found {found}") from None
-    model = AnonAutoencoder(N, M, S, L)
+        found = f"{blob['N']!r}, {blob['M']!r}, {blob.get('S')!r}"
+        raise WeightsError(f"{path}: N, M and S must be integers, found {found}") from None
+    model = AnonAutoencoder(N, M, S)
     state = _canonical_state_dict(dict(blob["state_dict"]))
     has_cdf = all(f"entropy_bottleneck.{b}" in state and state[f"entropy_bottleneck.{b}"].numel() > 0 for b in CDF_BUFFERS)
     if has_cdf:
@@ -172,7 +162,7 @@ def load_weights(path: str | Path, device: str = "cpu") -> LoadedWeights:
     try:
         model.load_state_dict(state, strict=has_cdf)
     except RuntimeError as exc:
-        raise WeightsError(f"{path}: weights do not fit a {model.name} (N-M[-S[-L]]) model: {exc}") from None
+        raise WeightsError(f"{path}: weights do not fit a {model.name} (N-M-S) model: {exc}") from None
     if not has_cdf:
         missing = set(model.state_dict()) - set(state) - {f"entropy_bottleneck.{b}" for b in CDF_BUFFERS}
         if missing:
@@ -205,7 +195,7 @@ def save_weights(model: AnonAutoencoder, path: str | Path, *, half: bool = True,
             "format_version": WEIGHTS_FORMAT_VERSION,
             "N": model.N,
             "M": model.M,
-            **model.extra_sizes,
+            **({"S": model.S} if model.S != model.N else {}),
             "model_id": model_id.hex(),
             "dtype": "float16" if half else "float32",
             "metadata": metadata or {},

@@ -39,7 +39,6 @@ class Config:
     N: int = 64
     M: int = 2
     S: int = 0  # synthesis width; 0 = N (the reference's symmetric model)
-    L: int = 0  # latent channels; 0 = N
     labels: str = "data/offline/labels.json"
     root: str = ""  # images are relative to this; empty = the labels file's folder
     crop: int = 192
@@ -96,33 +95,11 @@ class Config:
 
 def _init_from(model: AnonAutoencoder, path: str) -> None:
     """Start from a weight file or a preset name: every tensor whose name and shape fit (a wider synthesis starts
-    fresh); the CDF tables are rebuilt at export, so they are not carried over. Going to more latent
-    channels (L), the old channels carry over into the first ones and the synthesis ignores the new
-    ones at first (their input weights zero), so training starts from the old model's output."""
+    fresh); the CDF tables are rebuilt at export, so they are not carried over."""
     own = model.state_dict()
-    old = load_weights(presets.resolve(path)).model
-    state = {k: v for k, v in old.state_dict().items()
+    state = {k: v for k, v in load_weights(presets.resolve(path)).model.state_dict().items()
              if k.split(".")[-1] not in CDF_BUFFERS and k in own and own[k].shape == v.shape}  # fmt: skip
-    if model.L > old.L and (model.N, model.M, model.S) == (old.N, old.M, old.S):
-        _widen_latent(model, old, state)
     model.load_state_dict(state, strict=False)
-
-
-def _widen_latent(model: AnonAutoencoder, old: AnonAutoencoder, state: dict[str, torch.Tensor]) -> None:
-    """Fill `state` with the old model's latent-side tensors embedded in the wider ones."""
-    own, ref, n = model.state_dict(), old.state_dict(), old.L
-    last, first = f"g_a.{len(model.g_a) - 1}", "g_s.0"
-    for key in (f"{last}.weight", f"{last}.bias"):  # conv(N, L): output channels
-        state[key] = own[key].clone() * 0.1  # new channels start near zero: cheap until they help
-        state[key][:n] = ref[key]
-    state[f"{first}.weight"] = torch.zeros_like(own[f"{first}.weight"])  # deconv(L, S): input channels
-    state[f"{first}.weight"][:n] = ref[f"{first}.weight"]
-    state[f"{first}.bias"] = ref[f"{first}.bias"]
-    for key, value in ref.items():  # the prior's per-channel parameters
-        if key.startswith("entropy_bottleneck.") and key.split(".")[-1] not in CDF_BUFFERS and key in own:
-            if own[key].shape[0] == model.L and value.shape[0] == n:
-                state[key] = own[key].clone()
-                state[key][:n] = value
 
 
 def _eval_images(cfg: Config) -> list[torch.Tensor]:
@@ -173,7 +150,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     dataset = TrainingSet(records, root, cfg.crop, bank, cfg.paste_faces, cfg.seed, photos=photos, photo_share=cfg.photo_share)
     eval_images = _eval_images(cfg) if cfg.eval_every else []
 
-    model = AnonAutoencoder(cfg.N, cfg.M, cfg.S or None, cfg.L or None)
+    model = AnonAutoencoder(cfg.N, cfg.M, cfg.S or None)
     if cfg.init:
         _init_from(model, cfg.init)
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
@@ -263,7 +240,7 @@ def export(ckpt: str | Path, out: str | Path, half: bool = True, metadata: dict 
     """A training checkpoint -> our weight format, with the config and step count in its metadata."""
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
     cfg = state["config"]
-    model = AnonAutoencoder(cfg["N"], cfg["M"], cfg.get("S") or None, cfg.get("L") or None)
+    model = AnonAutoencoder(cfg["N"], cfg["M"], cfg.get("S") or None)
     try:  # strict: a checkpoint missing any weight must not export with random ones
         model.load_state_dict(copy.deepcopy(state["model"]), strict=True)
     except RuntimeError as exc:
