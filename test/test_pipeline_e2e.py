@@ -134,15 +134,19 @@ def test_a_drivers_camera_info_is_passed_through_with_each_frame(pipeline):
     """Subscribing to a driver, the encoder pairs its camera_info with each encoded frame."""
     from sensor_msgs.msg import CameraInfo
 
-    node, _ = pipeline
+    node, procs = pipeline
     infos = []
     node.create_subscription(CameraInfo, graph.DECODED_INFO, infos.append, 10)
     pub = node.create_publisher(CameraInfo, graph.CAMERA_INFO, 10)
+    # A calibration for no size at all (or another size) is not passed on, and the node stays up.
+    publish_until(node, pub, CameraInfo(), lambda: counter(node.seen, "encoder", "camera_info_mismatch") >= 1, 30,
+                  "the encoder to refuse a zero-size camera_info")  # fmt: skip
     calibration = CameraInfo(width=W, height=H, distortion_model="plumb_bob")
     calibration.k = [150.0, 0, 80, 0, 150, 60, 0, 0, 1]
     publish_until(node, pub, calibration, lambda: len(infos) >= 2, 30, "camera_info for the encoded frames")
     assert all((i.width, i.height) == (W, H) and list(i.k) == list(calibration.k) for i in infos)
     assert {i.header.frame_id for i in infos} == {"test_cam"}
+    assert all(p.poll() is None for p in procs)
 
 
 def test_encoder_never_publishes_images(pipeline):
