@@ -214,13 +214,7 @@ def test_decoder_refuses_unguarded_frames_and_warns(pipeline, weights):
     frame = np.zeros((H, W, 3), np.uint8)
     unguarded = to_message(Encoder(weights, guard=False)(frame), "bgr8", node.seen["compressed"][-1].header)
     assert not unguarded.guard_applied
-    pub = node.create_publisher(CompressedLatent, graph.COMPRESSED, 10)
-    spin_until(node, lambda: pub.get_subscription_count() > 0, 30, "the decoder to subscribe")
-    start = len(node.seen["diagnostics"])
-
-    publish_until(node, pub, unguarded, lambda: counter(node.seen, "decoder", "refused_unguarded") >= 1, 30,
-                  "the decoder to refuse the unguarded frame")  # fmt: skip
-    spin_until(node, lambda: _warned(node, "decoder", "without the privacy guard", start), 30, "a WARN from the decoder")
+    _decoder_counts_and_warns(node, unguarded, "refused_unguarded", "without the privacy guard")
     assert all(p.poll() is None for p in procs)
 
 
@@ -232,14 +226,18 @@ def test_decoder_warns_about_late_frames(pipeline):
     for field in stale.get_fields_and_field_types():
         setattr(stale, field, getattr(good, field))
     stale.header.stamp = (node.get_clock().now() - rclpy.duration.Duration(seconds=5)).to_msg()
+    _decoder_counts_and_warns(node, stale, "late_frames", "max_age_ms")
+    assert all(p.poll() is None for p in procs)
+
+
+def _decoder_counts_and_warns(node, msg: CompressedLatent, key: str, text: str) -> None:
+    """Publish `msg` to the decoder until it counts it under `key`, then wait for a WARN naming `text`."""
     pub = node.create_publisher(CompressedLatent, graph.COMPRESSED, 10)
     spin_until(node, lambda: pub.get_subscription_count() > 0, 30, "the decoder to subscribe")
     start = len(node.seen["diagnostics"])
-
-    publish_until(node, pub, stale, lambda: counter(node.seen, "decoder", "late_frames") >= 1, 30,
-                  "the decoder to count the late frame")  # fmt: skip
-    spin_until(node, lambda: _warned(node, "decoder", "max_age_ms", start), 30, "a late-frame WARN from the decoder")
-    assert all(p.poll() is None for p in procs)
+    publish_until(node, pub, msg, lambda: counter(node.seen, "decoder", key) >= 1, 30, f"the decoder to count {key}")
+    spin_until(node, lambda: _warned(node, "decoder", text, start), 30, f"a WARN from the decoder naming {text!r}")
+    node.destroy_publisher(pub)
 
 
 def _warned(node, name: str, text: str, start: int) -> bool:

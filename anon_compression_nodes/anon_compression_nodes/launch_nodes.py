@@ -1,9 +1,10 @@
 """Launch arguments and launch_ros Node actions from the graph, for the launch files (imports launch
 lazily: launch and launch_ros exist only on a ROS 2 install).
 
-One table of launch arguments (ARGUMENTS). An argument that sets a node parameter takes its default
-from the parameter file (the one table of deployment values), so `ros2 launch ... --show-args`
-shows the real defaults; it overrides the file only when given another value, so a user's
+One table of launch arguments (OVERRIDES and DESCRIPTIONS for those that set node parameters,
+SWITCHES for the rest). An argument that sets a node parameter takes its default from the
+parameter file (params.py, the one table of parameters), so `ros2 launch ... --show-args` shows
+the real defaults; it overrides the file only when given another value, so a user's
 `params_file` still wins for arguments left at their defaults.
 """
 
@@ -72,14 +73,14 @@ def argument_defaults(params: dict[str, dict]) -> dict[str, str]:
 
 
 def installed_defaults() -> dict[str, str]:
-    return argument_defaults(load_params(default_params_file()))
+    return argument_defaults(load_params(params_file()))
 
 
 def declare(names: list[str]) -> list:
     """DeclareLaunchArgument actions for these names, with their real defaults and descriptions."""
     from launch.actions import DeclareLaunchArgument
 
-    defaults = {**argument_defaults(load_params(default_params_file())), "params_file": default_params_file()}
+    defaults = {**installed_defaults(), "params_file": str(params_file())}
     actions = []
     for name in names:
         text = SWITCHES[name][1] if name in SWITCHES else DESCRIPTIONS[name]
@@ -94,10 +95,6 @@ def _convert(value: str, kind: type):
     if kind is bool:
         return value.lower() in ("1", "true", "yes")
     return kind(value)
-
-
-def default_params_file() -> str:
-    return str(params_file())
 
 
 RobotSide = tuple[tuple[graph.NodeSpec, ...], dict[str, dict], dict[str, dict]]
@@ -132,7 +129,7 @@ def nodes(context, specs: tuple[graph.NodeSpec, ...], params: dict[str, dict] | 
     file's values, and the given extra parameters and remappings per node name."""
     from launch_ros.actions import Node
 
-    params_file = context.perform_substitution(_lc("params_file")) or default_params_file()
+    file = context.perform_substitution(_lc("params_file")) or str(params_file())
     namespace = context.perform_substitution(_lc("namespace"))
     defaults = installed_defaults()  # what the arguments were declared with: unchanged ones leave the file alone
     actions = []
@@ -150,7 +147,7 @@ def nodes(context, specs: tuple[graph.NodeSpec, ...], params: dict[str, dict] | 
                 executable=spec.executable,
                 name=spec.name,
                 namespace=namespace,
-                parameters=[params_file, overrides],
+                parameters=[file, overrides],
                 remappings=list(remappings.items()),
                 output="screen",
                 emulate_tty=True,

@@ -19,13 +19,10 @@ def params_file() -> Path:
     """The installed file (ament index on a ROS install, else this prefix's share/), else the
     source package's copy."""
     try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+        from ament_index_python.packages import get_package_share_directory
 
-        try:
-            return Path(get_package_share_directory(graph.PACKAGE)) / graph.PARAMS_FILE
-        except (PackageNotFoundError, OSError):  # not indexed, or no AMENT_PREFIX_PATH
-            pass
-    except ImportError:
+        return Path(get_package_share_directory(graph.PACKAGE)) / graph.PARAMS_FILE
+    except (ImportError, LookupError, OSError):  # no ament index, package not indexed, no AMENT_PREFIX_PATH
         pass
     installed = Path(sys.prefix) / "share" / graph.PACKAGE / graph.PARAMS_FILE
     return installed if installed.is_file() else Path(__file__).resolve().parents[1] / graph.PARAMS_FILE
