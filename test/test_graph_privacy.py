@@ -55,3 +55,36 @@ def test_robot_default_puts_no_raw_image_on_dds(tmp_path, weights):
         rclpy.shutdown()
         codes = stop(procs)
     assert codes == [0, 0], (codes, {p.name: p.read_text()[-1500:] for p in tmp_path.glob("*.log")})
+
+
+def test_in_process_camera_counts_frames_an_overrunning_encode_loses(tmp_path, weights):
+    """Asked for more frames per second than it can encode, the encoder counts the camera frames it
+    lost (dropped_frames) and reports WARN on /diagnostics."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+    video = tmp_path / "cam.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    for i in range(4):
+        writer.write(np.full((480, 640, 3), 40 * i, np.uint8))
+    writer.release()
+    overrides = {"encoder": {"ros__parameters": {"weights": weights, "camera": str(video), "loop": True, "threads": 1,
+                                                 "rate_hz": 120.0, "max_side": 0}}}  # fmt: skip
+    (tmp_path / "o.yaml").write_text(yaml.safe_dump(overrides))
+    procs = start_all((graph.ENCODER,), tmp_path / "o.yaml", tmp_path)
+    rclpy.init()
+    node = rclpy.create_node("drop_probe")
+    statuses = []
+    node.create_subscription(CompressedLatent, graph.COMPRESSED, lambda m: None, 10)  # someone listens: it encodes
+    node.create_subscription(DiagnosticArray, graph.DIAGNOSTICS, lambda a: statuses.extend(a.status), 10)
+
+    def dropped() -> bool:
+        return any(s.level == DiagnosticStatus.WARN and any(v.key == "dropped_frames" and int(v.value) > 0 for v in s.values)
+                   for s in statuses if s.name.endswith("encoder"))  # fmt: skip
+
+    try:
+        spin_until(node, dropped, 60, "the encoder to report dropped camera frames")
+    finally:
+        node.destroy_node()
+        rclpy.shutdown()
+        codes = stop(procs)
+    assert codes == [0], {p.name: p.read_text()[-1500:] for p in tmp_path.glob("*.log")}
