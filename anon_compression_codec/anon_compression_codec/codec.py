@@ -117,7 +117,7 @@ class Encoder(_CodecBase):
         rgb, channels = _as_rgb(image, channel_order)
         detection = None
         if boxes is None and self.stage is not None:
-            # Detection (OpenCV) and the analysis transform (torch) both release the GIL: run them at
+            # Detection (ONNX Runtime or OpenCV) and the analysis transform (torch) release the GIL: run them at
             # once. The latents are guarded only after the boxes are known, so nothing leaves unguarded.
             detection = self._detector().submit(self.stage, np.ascontiguousarray(rgb[..., ::-1]))
         rgb = rgb if rgb.flags.writeable else rgb.copy()  # torch warns on read-only buffers (e.g. message data)
