@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import bitstream, presets
+from . import bitstream, presets, runtime
 from .entropy import EntropyTables
 from .errors import InputError, LimitError, ModelMismatchError
 from .geometry import cover, latent_rects
@@ -51,6 +51,7 @@ class _CodecBase:
         self, weights: str | Path | None = None, *, device: str = "cpu", threads: int | None = None, channels_last: bool = True,
         precision: str = "fp32",
     ) -> None:
+        runtime.keep_freed_memory()
         if threads is not None:
             if threads < 1:
                 raise InputError(f"threads must be >= 1, found {threads}")
@@ -210,6 +211,7 @@ class Decoder(_CodecBase):
         super().__init__(weights, **kwargs)
         self.max_pixels, self.max_guard_boxes, self.max_guard_area = max_pixels, max_guard_boxes, max_guard_area
         self.tiles_synthesized = 0  # tiles run through g_s in the last decode (the rest were fill)
+        self.synthesis = runtime.synthesis_for_inference(self.model.g_s).to(memory_format=self.memory_format)
         self._fill_block: np.ndarray | None = None
 
     def __call__(self, data: bytes, channel_order: ChannelOrder = "rgb") -> np.ndarray:
@@ -276,7 +278,7 @@ class Decoder(_CodecBase):
                     continue
                 window = torch.from_numpy(y[:, wy0:wy1, wx0:wx1])[None].to(self.device, memory_format=self.memory_format)
                 with self._autocast():
-                    x_hat = self.model.g_s(window)[0, :, (ty0 - wy0) * s : (ty1 - wy0) * s, (tx0 - wx0) * s : (tx1 - wx0) * s]
+                    x_hat = self.synthesis(window)[0, :, (ty0 - wy0) * s : (ty1 - wy0) * s, (tx0 - wx0) * s : (tx1 - wx0) * s]
                 tile[:] = _to_uint8(x_hat)
                 self.tiles_synthesized += 1
         return out
@@ -288,7 +290,7 @@ class Decoder(_CodecBase):
             fill = np.repeat(self.tables.fill[:, None], n * n, axis=1)
             y = torch.from_numpy(self.tables.dequantize(fill, n, n))[None].to(self.device, memory_format=self.memory_format)
             with self._autocast():
-                block = self.model.g_s(y)[0, :, c * s : (c + 1) * s, c * s : (c + 1) * s]
+                block = self.synthesis(y)[0, :, c * s : (c + 1) * s, c * s : (c + 1) * s]
             self._fill_block = _to_uint8(block)
         return self._fill_block
 

@@ -24,7 +24,7 @@ import yaml
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from .. import presets
+from .. import presets, runtime
 from ..data.boxes import read_json
 from ..data.offline import lfw_faces
 from ..data.pool import read as pool_read
@@ -139,6 +139,7 @@ def evaluate_step(model: AnonAutoencoder, images: list[torch.Tensor]) -> dict[st
 def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
+    runtime.keep_freed_memory()  # 2.45 -> 2.75 steps/s on 2 cores: no fresh pages for every activation
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "last.ckpt"

@@ -1,0 +1,47 @@
+"""The runtime's speed-ups compute what the trained layers compute."""
+
+from __future__ import annotations
+
+import platform
+
+import pytest
+import torch
+from torch import nn
+
+from anon_compression_codec import Decoder, load_weights, runtime
+from anon_compression_codec.model import deconv
+
+
+@pytest.mark.parametrize(("cin", "cout", "bias"), [(16, 3, True), (8, 5, False)])
+def test_subpixel_equals_the_transposed_convolution(cin: int, cout: int, bias: bool):
+    torch.manual_seed(0)
+    layer = deconv(cin, cout)
+    if not bias:
+        layer.bias = None
+    x = torch.randn(2, cin, 7, 9)
+    with torch.no_grad():
+        expected, found = layer(x), runtime.subpixel(layer)(x)
+    assert found.shape == expected.shape == (2, cout, 14, 18)
+    assert torch.allclose(found, expected, atol=1e-5)
+
+
+def test_subpixel_refuses_other_layers():
+    with pytest.raises(ValueError, match="5x5 stride-2"):
+        runtime.subpixel(nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1))
+
+
+def test_the_decoder_synthesizes_with_the_trained_weights(weights):
+    """The decoder's synthesis is the weight file's, last layer re-expressed, on a latent of real content."""
+    model = load_weights(weights).model
+    dec = Decoder(weights, precision="fp32")
+    assert isinstance(dec.synthesis[-2], nn.Sequential)  # the sub-pixel form of the last deconv
+    torch.manual_seed(1)
+    y = torch.randn(1, model.N, 5, 6) * 4
+    with torch.no_grad():
+        assert torch.allclose(dec.synthesis(y), model.g_s(y), atol=1e-5)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_keep_freed_memory_takes_effect_once_per_process():
+    assert runtime.keep_freed_memory() is True
+    assert runtime.keep_freed_memory() is True
