@@ -50,12 +50,15 @@ class EncoderNode(common.GraphNode):
         info_file = d(self, "camera_info_file", "With `camera`: calibration YAML (camera_calibration format) "
                       "whose CameraInfo, rescaled to the encoded size, accompanies every frame; empty = none. "
                       "Without `camera` the driver's camera_info topic is used.", read_only=True)  # fmt: skip
+        guard_threads = d(self, "guard_threads", "Threads of the guard's face detector, which runs beside the "
+                          "analysis transform (whose threads are `threads`). Set at launch.", int_range=(1, 64),
+                          read_only=True)  # fmt: skip
         guard_config = d(self, "guard_config", "YAML of the guard's detection stage; empty = the video defaults "
                          "(privacy/stage.py VIDEO).", read_only=True)
 
         self.stats = common.Stats(self)
         torch.set_num_threads(self.threads)
-        cv2.setNumThreads(self.threads)  # the guard's detector: with torch's threads, as many as asked for
+        cv2.setNumThreads(guard_threads)  # the guard's detector takes OpenCV's thread count (detectors.py)
         self.codec: Encoder | None = None
         self.stage_config: StageConfig | None = None
         try:
@@ -111,7 +114,6 @@ class EncoderNode(common.GraphNode):
             self.codec = codec
         if "threads" in new:
             torch.set_num_threads(new["threads"])
-            cv2.setNumThreads(new["threads"])
         if "rate_hz" in new and self.camera is not None:
             self.timer.cancel()
             self.destroy_timer(self.timer)

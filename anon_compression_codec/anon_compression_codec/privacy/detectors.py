@@ -75,7 +75,7 @@ def centerface_backend() -> str:
 def _onnxruntime_runner(model: Path) -> Callable:
     """The model with any input size (it is exported for 10x3x32x32) and its weights as constants
     (listed as graph inputs, they would block constant folding), on as many threads as OpenCV uses
-    (the nodes set both from their `threads`)."""
+    (the encoder node sets it from `guard_threads`)."""
     import onnx
     import onnxruntime as ort
 
@@ -90,6 +90,8 @@ def _onnxruntime_runner(model: Path) -> Callable:
             dim.dim_param = f"d{i}"
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = max(1, cv2.getNumThreads()), 1
+    # Idle workers sleep instead of spinning: the analysis transform runs beside the detection on the same cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # no warnings on stderr for every session
     session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
