@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import platform
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -45,3 +47,30 @@ def test_the_decoder_synthesizes_with_the_trained_weights(weights):
 def test_keep_freed_memory_takes_effect_once_per_process():
     assert runtime.keep_freed_memory() is True
     assert runtime.keep_freed_memory() is True
+
+
+RSS_AFTER_LARGE_DECODE = """
+import sys
+import numpy as np
+import anon_compression_codec.codec as codec
+from anon_compression_codec import Decoder, Encoder
+if sys.argv[2] == "never":
+    codec.RELEASE_ABOVE_PIXELS = 1 << 40
+img = np.random.default_rng(0).integers(0, 256, (3072, 3072, 3), dtype=np.uint8)
+data = Encoder(sys.argv[1], guard=False)(img, boxes=np.zeros((0, 4)))
+del img
+Decoder(sys.argv[1])(data)
+print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) // 1024)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_a_large_frame_does_not_leave_the_decoder_at_its_peak_memory(weights):
+    """The heap keeps freed memory for speed, but a frame above RELEASE_ABOVE_PIXELS hands it back."""
+
+    def rss_mb(release: str) -> int:
+        out = subprocess.run([sys.executable, "-c", RSS_AFTER_LARGE_DECODE, weights, release], capture_output=True,
+                             text=True, check=True).stdout  # fmt: skip
+        return int(out.split()[-1])
+
+    assert rss_mb("always") < rss_mb("never") - 200

@@ -253,6 +253,8 @@ class Decoder(_CodecBase):
             for y0, x0, y1, x1 in rects:
                 guarded[y0:y1, x0:x1] = True
         img = self._synthesize(idx, lh, lw, guarded)[: header.height, : header.width]
+        if header.height * header.width > RELEASE_ABOVE_PIXELS:
+            runtime.release_freed_memory()  # a frame this large must not leave the process at its peak
         if header.guard_boxes:
             img = mosaic(np.ascontiguousarray(img), header.guard_boxes)
         if header.channels == 1:
@@ -295,6 +297,7 @@ class Decoder(_CodecBase):
         return self._fill_block
 
 
+RELEASE_ABOVE_PIXELS = 2048 * 2048  # above 1440p: rare frames, whose peak memory goes back to the OS
 SYNTHESIS_TILE = 64  # latents per tile side (1024 px at stride 16): bounds g_s memory at ~0.3 GB
 SYNTHESIS_HALO = 2  # latents of context: one latent reaches 1 + 1/2 + 1/4 + ... < 2 latents of output
 
