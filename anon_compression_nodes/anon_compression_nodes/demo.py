@@ -107,12 +107,16 @@ def _report(keys, raw, decoded, annotated, sizes, dets, arrival, out: Path, elap
             sheet_rows.append(pair)
     writer.release()
     cv2.imwrite(str(out / "contact_sheet.png"), np.vstack(sheet_rows))
-    latency_ms = [(arrival[k] - (k[0] * 10**9 + k[1])) / 1e6 for k in keys]
-    span = (max(arrival[k] for k in keys) - min(arrival[k] for k in keys)) / 1e9
+    # Rate and latency once every node works: from the first frame the detector annotated on (YOLO loads
+    # for seconds on the same cores while the capture already runs), over every decoded frame.
+    ready = min((arrival[k] for k in annotated if k in arrival), default=min(arrival.values()))
+    steady = sorted(t for t in arrival.values() if t >= ready)
+    latency_ms = [(arrival[k] - (k[0] * 10**9 + k[1])) / 1e6 for k in arrival if arrival[k] >= ready]
+    span = (steady[-1] - steady[0]) / 1e9
     report = {
         "frames": len(keys),
         "size": f"{w}x{h}",
-        "fps": round((len(keys) - 1) / span, 2) if span > 0 else None,
+        "fps": round((len(steady) - 1) / span, 2) if span > 0 else None,
         "bytes_per_frame": round(statistics.mean(sizes[k] for k in keys)),
         "raw_bytes_per_frame": w * h * 3,
         "jpeg_q95_bytes_per_frame": round(statistics.mean(jpeg95)),
