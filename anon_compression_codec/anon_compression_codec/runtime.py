@@ -1,8 +1,9 @@
 """How the transforms run fast on a CPU, without changing what they compute.
 
-- `keep_freed_memory()`: glibc hands every tensor of more than 128 KiB to the OS on free and maps
-  fresh pages for the next one, whose first-touch faults cost more than the arithmetic of the
-  elementwise layers (measured at 640x480 on 2 cores in a VM: encode 27 -> 17 ms, decode 78 -> 55 ms).
+- `keep_freed_memory()`: glibc gives large freed blocks back to the OS (mmap'd blocks, and the
+  heap's top above its trim threshold) and maps fresh pages for the next tensor, whose first-touch
+  faults cost more than the arithmetic of the elementwise layers (measured at 640x480 on one
+  thread in a VM: encode 27 -> 17 ms, decode 78 -> 55 ms).
   Raising the mmap and trim thresholds makes a process reuse its freed heap instead. Its memory
   would then stay at its peak, so after an unusually large frame `release_freed_memory()` hands
   the free pages back (a 4096x4096 decode: 1.37 -> 0.63 GB RSS in 56 ms).
