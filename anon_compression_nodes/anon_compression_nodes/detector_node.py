@@ -39,6 +39,12 @@ def load_yolo(path: str):
     return YOLO(path, task="detect")
 
 
+def _torch_threads(n: int) -> None:
+    import torch  # deferred with ultralytics, which loads it
+
+    torch.set_num_threads(n)
+
+
 def draw(image: np.ndarray, detections: list[Detection]) -> np.ndarray:
     out = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     for det in detections:
@@ -63,16 +69,14 @@ class DetectorNode(common.GraphNode):
         self.classes = d(self, "classes", "Class names to keep; [''] keeps every class.")
         self.device = d(self, "device", "Torch device for inference.", read_only=True, choices=("cpu", "cuda"))
         self.imgsz = d(self, "imgsz", "Inference size (longest side).", read_only=True, int_range=(32, 4096))
-        self.threads = d(self, "threads", "Torch CPU threads of YOLO: 1 leaves the other cores to the nodes sharing "
+        threads = d(self, "threads", "Torch CPU threads of YOLO: 1 leaves the other cores to the nodes sharing "
                          "the machine; raise it on a base station of its own.", int_range=(1, 64))  # fmt: skip
 
         self.stats = common.Stats(self)
         self.model = None
         try:
             self.model = load_yolo(self.model_path)
-            import torch  # loaded by ultralytics
-
-            torch.set_num_threads(self.threads)
+            _torch_threads(threads)
             self.get_logger().info(f"detector ready: {self.model_path} classes {self.model.names}")
         except Exception as exc:  # noqa: BLE001 - any loader failure: report and stay up
             self.stats.error(f"detector model not loaded: {exc}")
@@ -83,12 +87,10 @@ class DetectorNode(common.GraphNode):
 
     def _on_set(self, params) -> common.SetParametersResult:
         for p in params:
-            if p.name in ("confidence", "classes", "max_rate_hz", "threads"):
+            if p.name in ("confidence", "classes", "max_rate_hz"):
                 setattr(self, p.name, p.value)
-            if p.name == "threads" and self.model is not None:
-                import torch
-
-                torch.set_num_threads(p.value)
+            elif p.name == "threads":
+                _torch_threads(p.value)
         return common.ACCEPT
 
     def detect(self, image: np.ndarray) -> list[Detection]:

@@ -72,7 +72,7 @@ def centerface_backend() -> str:
     return "onnxruntime"
 
 
-def _onnxruntime_runner(model: Path) -> Callable:
+def _onnxruntime_session(model: Path):
     """The model with any input size (it is exported for 10x3x32x32) and its weights as constants
     (listed as graph inputs, they would block constant folding), on as many threads as OpenCV uses
     (the encoder node sets it from `guard_threads`)."""
@@ -93,7 +93,11 @@ def _onnxruntime_runner(model: Path) -> Callable:
     # Idle workers sleep instead of spinning: the analysis transform runs beside the detection on the same cores.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # no warnings on stderr for every session
-    session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def _onnxruntime_runner(model: Path) -> Callable:
+    session = _onnxruntime_session(model)
     name = session.get_inputs()[0].name
     return lambda blob: session.run(CENTERFACE_OUTPUTS, {name: blob})
 
