@@ -4,6 +4,8 @@ decoder -> detector from a video file. The robot default is in test_graph_privac
 
 from __future__ import annotations
 
+import copy
+
 import cv2
 import numpy as np
 import pytest
@@ -58,6 +60,8 @@ def pipeline(tmp_path_factory, weights):
     try:
         # Every probed topic, not only detections: discovery of one publisher can lag another's.
         spin_until(node, lambda: len(seen["detections"]) >= 3 and all(seen.values()), 120, "frames on every topic")
+        # Taken before any test publishes on the latent topic: the probe receives those copies too.
+        node.encoder_frame = seen["compressed"][-1]
         yield node, procs
     finally:
         codes = stop(procs)
@@ -97,7 +101,7 @@ def test_frames_flow_and_headers_survive(pipeline):
 
 def test_compressed_is_far_below_raw(pipeline):
     node, _ = pipeline
-    msg = node.seen["compressed"][-1]
+    msg = node.encoder_frame
     assert msg.codec == "anon_compression" and msg.encoding == "bgr8"
     assert (msg.width, msg.height) == (W, H)
     assert len(msg.data) < W * H * 3 / 4
@@ -182,7 +186,7 @@ def test_bad_input_is_rejected_and_nodes_stay_up(pipeline):
     raw_pub = node.create_publisher(Image, graph.RAW, 10)
     bad = Image(height=4, width=4, encoding="16UC1", step=8, data=bytes(32))
     latent_pub = node.create_publisher(CompressedLatent, graph.COMPRESSED, 10)
-    good = node.seen["compressed"][-1]
+    good = node.encoder_frame
     corrupt = CompressedLatent(header=good.header, codec=good.codec, data=bytes(good.data[:-1]) + bytes([good.data[-1] ^ 1]))
     spin_until(node, lambda: raw_pub.get_subscription_count() > 0 and latent_pub.get_subscription_count() > 0, 30, "matching")
     # Published until counted: the decoder keeps only the newest latent (depth 1), so the encoder's
@@ -212,7 +216,7 @@ def test_decoder_refuses_unguarded_frames_and_warns(pipeline, weights):
 
     node, procs = pipeline
     frame = np.zeros((H, W, 3), np.uint8)
-    unguarded = to_message(Encoder(weights, guard=False)(frame), "bgr8", node.seen["compressed"][-1].header)
+    unguarded = to_message(Encoder(weights, guard=False)(frame), "bgr8", node.encoder_frame.header)
     assert not unguarded.guard_applied
     _decoder_counts_and_warns(node, unguarded, "refused_unguarded", "without the privacy guard")
     assert all(p.poll() is None for p in procs)
@@ -221,22 +225,21 @@ def test_decoder_refuses_unguarded_frames_and_warns(pipeline, weights):
 def test_decoder_warns_about_late_frames(pipeline):
     """A frame stamped 5 s ago (max_age_ms 1000) is decoded, counted late, and diagnostics go WARN."""
     node, procs = pipeline
-    good = node.seen["compressed"][-1]
-    stale = CompressedLatent()
-    for field in stale.get_fields_and_field_types():
-        setattr(stale, field, getattr(good, field))
+    stale = copy.deepcopy(node.encoder_frame)
     stale.header.stamp = (node.get_clock().now() - rclpy.duration.Duration(seconds=5)).to_msg()
     _decoder_counts_and_warns(node, stale, "late_frames", "max_age_ms")
     assert all(p.poll() is None for p in procs)
 
 
 def _decoder_counts_and_warns(node, msg: CompressedLatent, key: str, text: str) -> None:
-    """Publish `msg` to the decoder until it counts it under `key`, then wait for a WARN naming `text`."""
+    """Publish `msg` to the decoder until it has counted one more under `key` and reported a WARN naming
+    `text`. Counted from the value before: frames can already be counted (e.g. late ones at start-up),
+    and the decoder keeps only the newest latent, so one published copy may never be taken."""
     pub = node.create_publisher(CompressedLatent, graph.COMPRESSED, 10)
     spin_until(node, lambda: pub.get_subscription_count() > 0, 30, "the decoder to subscribe")
-    start = len(node.seen["diagnostics"])
-    publish_until(node, pub, msg, lambda: counter(node.seen, "decoder", key) >= 1, 30, f"the decoder to count {key}")
-    spin_until(node, lambda: _warned(node, "decoder", text, start), 30, f"a WARN from the decoder naming {text!r}")
+    start, before = len(node.seen["diagnostics"]), counter(node.seen, "decoder", key)
+    publish_until(node, pub, msg, lambda: counter(node.seen, "decoder", key) > before and _warned(node, "decoder", text, start),
+                  30, f"the decoder to count {key} and report a WARN naming {text!r}")  # fmt: skip
     node.destroy_publisher(pub)
 
 
