@@ -168,9 +168,61 @@ def test_pool_splits_and_sources():
 
     names = [s.name for s in pool.SOURCES]
     assert len(names) == len(set(names))
-    held = {s.path for s in pool.SOURCES if s.split == "eval"}
-    assert held and not held & {s.path for s in pool.SOURCES if s.split == "train"}
+    held = {p for s in pool.SOURCES if s.split == "eval" for p in s.paths}
+    assert held and not held & {p for s in pool.SOURCES if s.split == "train" for p in s.paths}
     assert all(s.licence for s in pool.SOURCES)
+
+
+POOL_MANIFEST = Path(__file__).resolve().parents[1] / "data" / "pool"
+
+
+def test_pool_manifest_is_large_licensed_and_apart_from_the_benchmarks():
+    """The committed manifest of `make data`: >= 300 distinct photos, each with a licence; held-out
+    sources share no package collection with training ones and hold people; no photo is a
+    near-duplicate of another or of an image the benchmarks evaluate."""
+    from anon_compression_codec.data import pool
+
+    photos = pool.manifest(POOL_MANIFEST)
+    assert len(photos) >= 300
+    assert all(p["licence"] and p["package"] and p["source"] for p in photos)
+    by_name = {s.name: s for s in pool.SOURCES}
+    source_of = {p["name"]: next(n for n in by_name if p["name"] == n or p["name"].startswith(n + "-")) for p in photos}
+    for p in photos:
+        assert by_name[source_of[p["name"]]].split == p["split"], p["name"]
+    held = [p for p in photos if p["split"] == "eval"]
+    assert {source_of[p["name"]] for p in held}.isdisjoint({source_of[p["name"]] for p in photos if p["split"] == "train"})
+    assert sum(len(p["bodies"]) > 0 for p in held) >= 5 and sum(len(p["heads"]) for p in held) >= 10
+    marks = [p["fingerprint"] for p in photos]
+    assert all(pool.distance(a, b) >= pool.NEAR for i, a in enumerate(marks) for b in marks[i + 1 :])
+    bench = pool.benchmark_fingerprints()
+    assert bench, "no benchmark image installed to compare with (opencv-doc, scikit-image, ultralytics)"
+    assert all(pool.distance(a, b) >= pool.NEAR for a in marks for b in bench.values())
+
+
+def test_fingerprint_matches_resized_copies_only():
+    from anon_compression_codec.data import pool
+
+    rng = np.random.default_rng(0)
+    img, other = (cv2.resize(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (400, 300), interpolation=cv2.INTER_CUBIC)
+                  for _ in range(2))  # fmt: skip
+    small = cv2.imdecode(cv2.imencode(".jpg", cv2.resize(img, (200, 150)), [cv2.IMWRITE_JPEG_QUALITY, 60])[1], 1)
+    assert pool.distance(pool.fingerprint(img), pool.fingerprint(small)) < pool.NEAR
+    assert pool.distance(pool.fingerprint(img), pool.fingerprint(other)) > 3 * pool.NEAR
+
+
+def test_containers_find_the_largest_embedded_jpeg_and_refuse_foreign_bundles():
+    from anon_compression_codec.data import containers
+    from anon_compression_codec.errors import InputError
+
+    rng = np.random.default_rng(1)
+    big = cv2.imencode(".jpg", rng.integers(0, 256, (64, 96, 3), dtype=np.uint8))[1].tobytes()
+    small = cv2.imencode(".jpg", rng.integers(0, 256, (16, 16, 3), dtype=np.uint8))[1].tobytes()
+    blob = b"Eet header" + small + b"\x00" * 7 + big + b"trailing data"
+    assert containers.largest_jpeg(blob).shape == (64, 96, 3)
+    with pytest.raises(InputError, match="no JPEG"):
+        containers.largest_jpeg(b"\xff\xd8\xff but not an image")
+    with pytest.raises(InputError, match="not a Qt resource"):
+        list(containers.qt_resources(b"PK\x03\x04 a zip file"))
 
 
 def test_pool_read_keeps_held_out_photos_apart(tiny_pool, tmp_path):

@@ -226,8 +226,14 @@ def cmd_data_pool(args: argparse.Namespace) -> int:
     from .data import pool
 
     photos = pool.build(args.out, args.cache or pool.DEFAULT_CACHE)
-    held = sum(p.split == "eval" for p in photos)
-    print(f"{len(photos)} photos ({held} held out for evaluation) -> {args.out}/pool.json")
+    for package in sorted({p.package for p in photos}):
+        of = [p for p in photos if p.package == package]
+        held = sum(p.split == "eval" for p in of)
+        print(f"  {package:36s} {len(of):4d} photos" + (f" ({held} held out)" if held else ""))
+    held = [p for p in photos if p.split == "eval"]
+    people = sum(bool(p.bodies) for p in held)
+    print(f"{len(photos)} photos ({len(held)} held out for evaluation: {people} with people, "
+          f"{sum(len(p.bodies) for p in held)} persons, {sum(len(p.heads) for p in held)} heads) -> {args.out}/pool.json")
     return 0
 
 

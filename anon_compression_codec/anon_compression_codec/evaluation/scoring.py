@@ -161,19 +161,21 @@ def evaluate(images: list[tuple[np.ndarray, np.ndarray | None]], weights: str | 
 
 
 def load_pool_images(pool: Path, max_side: int = 960) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The held-out photos of a photo pool, longer side at most max_side (camera-like sizes)."""
+    """The held-out photos of a photo pool with their head boxes, longer side at most max_side
+    (camera-like sizes)."""
     import cv2
 
     from .. import io
-    from ..data.pool import read
+    from ..data.pool import manifest
 
     out = []
-    for path in read(pool, "eval"):
-        img = io.read_image(path)
+    for photo in manifest(pool):
+        if photo["split"] != "eval":
+            continue
+        img = io.read_image(Path(pool) / photo["file"])
         scale = min(1.0, max_side / max(img.shape[:2]))
-        # Nature photos: no people, so no heads (an empty array, not None: no face counts on them).
-        out.append((cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img,
-                    np.zeros((0, 4), np.float32)))
+        heads = np.asarray(photo.get("heads") or [], np.float32).reshape(-1, 4) * scale
+        out.append((cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img, heads))
     return out
 
 
