@@ -47,14 +47,14 @@ def _log(out: Path) -> list[dict]:
 
 
 def test_training_reduces_the_loss_and_writes_a_loadable_checkpoint(tiny_data, tmp_path):
-    ckpt = train(_config(tiny_data, tmp_path / "run", 40), progress=False)
+    ckpt = train(_config(tiny_data, tmp_path / "run", 80), progress=False)
     rows = _log(tmp_path / "run")
     first = np.mean([float(r["mse"]) for r in rows[:5]])
     last = np.mean([float(r["mse"]) for r in rows[-5:]])
     assert last < 0.7 * first
     model_id = export(ckpt, tmp_path / "w.pt")
     loaded = load_weights(tmp_path / "w.pt")
-    assert loaded.model_id == model_id and loaded.metadata["steps"] == 40
+    assert loaded.model_id == model_id and loaded.metadata["steps"] == 80
     img = np.random.default_rng(1).integers(0, 256, (20, 30, 3), dtype=np.uint8)
     assert Decoder(str(tmp_path / "w.pt"))(Encoder(str(tmp_path / "w.pt"))(img)).shape == img.shape
 
@@ -300,3 +300,88 @@ def test_export_refuses_a_checkpoint_with_missing_weights(tiny_data, tmp_path):
     torch.save(state, tmp_path / "broken.ckpt")
     with pytest.raises(InputError, match="does not match"):
         export(tmp_path / "broken.ckpt", tmp_path / "w.pt")
+
+
+def test_pixel_cache_is_built_once_and_keeps_every_scale(tmp_path):
+    from anon_compression_codec.training.pixels import LEVEL_STEP, PixelCache
+
+    rng = np.random.default_rng(4)
+    files = []
+    for i, (h, w) in enumerate(((300, 400), (90, 120))):
+        files.append(tmp_path / f"{i}.png")
+        cv2.imwrite(str(files[-1]), rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    cache = PixelCache.open(files, tmp_path / "cache", base_side=320, min_side=64)
+    again = PixelCache.open(files, tmp_path / "cache", base_side=320, min_side=64)
+    assert len(list((tmp_path / "cache").glob("*.u8"))) == 1 and len(again) == 2
+    sides = [(lv.height, lv.width) for lv in cache.levels[0]]
+    assert sides[0] == (240, 320) and all(min(s) >= 64 for s in sides) and len(sides) == 4
+    assert cache.levels[0][1].scale == pytest.approx(0.8 * LEVEL_STEP, rel=0.01)  # boxes scale with the level
+    np.testing.assert_array_equal(cache.level(1, 0), cv2.imread(str(files[1])))  # small enough: stored as is
+    assert not cache.level(1, 0).flags.writeable
+    cv2.imwrite(str(files[1]), rng.integers(0, 256, (90, 120, 3), dtype=np.uint8))  # a changed image: a new cache
+    PixelCache.open(files, tmp_path / "cache", base_side=320, min_side=64)
+    assert len(list((tmp_path / "cache").glob("*.u8"))) == 2
+
+
+def test_crops_carry_their_boxes_through_scale_jitter_and_flips(tmp_path):
+    """A bright box on a dark image, labelled as a head: in every sample the head box lands on it."""
+    from anon_compression_codec.training.samples import TrainingSet
+
+    img = np.full((200, 300, 3), 20, np.uint8)
+    img[60:120, 100:160] = 250
+    cv2.imwrite(str(tmp_path / "a.png"), img)
+    records = [Record("a.png", 300, 200, heads=[[100, 60, 160, 120]], bodies=[[90, 50, 170, 199]])]
+    data = TrainingSet(records, tmp_path, crop=64, faces=None, paste_faces=0, cache=tmp_path / "cache")
+    seen = 0
+    for i in range(60):
+        x, heads, bodies = data[i]
+        x = x.numpy().mean(0) * 255
+        for x0, y0, x1, y1 in heads.round().int().tolist():
+            if x1 - x0 >= 6 and y1 - y0 >= 6:
+                assert x[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2].mean() > 180
+                outside = np.ones_like(x, bool)
+                outside[max(0, y0 - 3) : y1 + 3, max(0, x0 - 3) : x1 + 3] = False
+                assert not outside.any() or x[outside].mean() < 90
+                seen += 1
+    assert seen >= 10
+
+
+def test_prefetched_batches_arrive_in_order_and_errors_surface():
+    from anon_compression_codec.training.loop import prefetched
+
+    assert list(prefetched(iter(range(50)), 3)) == list(range(50))
+    assert list(prefetched(iter(range(5)), 0)) == list(range(5))
+
+    def broken():
+        yield 1
+        raise ValueError("bad sample")
+
+    with pytest.raises(ValueError, match="bad sample"):
+        list(prefetched(broken(), 2))
+
+
+def test_bf16_autocast_runs_the_transforms_only(tiny_data):
+    """Under bf16 autocast the entropy model's likelihoods and x_hat stay fp32 and close to fp32's."""
+    from anon_compression_codec import AnonAutoencoder, runtime
+    from anon_compression_codec.training.loop import use_bf16
+
+    torch.manual_seed(0)
+    model = AnonAutoencoder(8, 0)
+    x = torch.rand(2, 3, 32, 32)
+    ref = model(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x.contiguous(memory_format=torch.channels_last))
+    assert out["x_hat"].dtype == torch.float32 and out["likelihoods"]["y"].dtype == torch.float32
+    assert float((out["x_hat"] - ref["x_hat"]).abs().mean()) < 0.01
+    assert not use_bf16("fp32", log=lambda _: None) and use_bf16("bf16", log=lambda _: None)
+    notes = []
+    assert use_bf16("auto", log=notes.append) == runtime.native_bf16()
+    assert bool(notes) != runtime.native_bf16()  # the fall-back to fp32 is said in one line
+
+
+def test_config_refuses_an_unknown_precision(tmp_path):
+    from anon_compression_codec.errors import InputError
+
+    (tmp_path / "c.yaml").write_text("precision: fp16\n")
+    with pytest.raises(InputError, match="precision"):
+        Config.load(tmp_path / "c.yaml")

@@ -29,15 +29,6 @@ ChannelOrder = str  # "rgb" or "bgr"
 PRECISIONS = ("fp32", "bf16", "auto")
 
 
-def native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); elsewhere it is emulated and slower."""
-    try:
-        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
-    except OSError:
-        return False
-    return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
-
-
 def _device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise InputError("device 'cuda' requested but CUDA is not available")
@@ -61,7 +52,7 @@ class _CodecBase:
             raise InputError(f"precision must be one of {PRECISIONS}, found {precision!r}")
         # bf16: the transforms run under autocast (2.4x faster synthesis, 4x faster analysis on an
         # AVX512-BF16 CPU, -0.02 dB): the entropy tables stay fp32, so any decoder reads the frames.
-        self.bf16 = precision == "bf16" or (precision == "auto" and (self.device.type == "cuda" or native_bf16()))
+        self.bf16 = precision == "bf16" or (precision == "auto" and (self.device.type == "cuda" or runtime.native_bf16()))
         self.weights: LoadedWeights = load_weights(presets.resolve(weights))
         # channels_last: oneDNN's fast layout for these convolutions (measured 1.3-2x on 2 CPU cores).
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format

@@ -81,9 +81,12 @@ class AnonAutoencoder(nn.Module):
         return 2 ** (self.M + 2)
 
     def forward(self, x: torch.Tensor) -> dict[str, Any]:
+        """Inside a bf16 autocast region only the transforms run in bf16: the entropy model, its
+        likelihoods and the returned x_hat stay fp32 (rates from bf16 likelihoods are too coarse)."""
         y = self.g_a(x)
-        y_hat, likelihoods = self.entropy_bottleneck(y)
-        return {"x_hat": self.g_s(y_hat), "likelihoods": {"y": likelihoods}}
+        with torch.autocast(x.device.type, enabled=False):
+            y_hat, likelihoods = self.entropy_bottleneck(y.float())
+        return {"x_hat": self.g_s(y_hat).float(), "likelihoods": {"y": likelihoods}}
 
     def aux_loss(self) -> torch.Tensor:
         return self.entropy_bottleneck.loss()

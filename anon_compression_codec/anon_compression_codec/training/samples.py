@@ -1,5 +1,9 @@
 """Training samples: random scale, crop, flip and colour jitter, plus pasted faces.
 
+Images come from a `PixelCache` (decoded once, stored at a few scales): a sample picks an image,
+one of its scales, a mild scale jitter around it (SCALE_JITTER), and a window that is resized to
+the crop only when the jitter asks for it. Boxes follow every step.
+
 Faces are the scarce part of offline data, so every labelled head of the training split (and the
 face crops of scikit-image's lfw_subset) goes into a bank, and each sample gets up to
 `paste_faces` of them pasted at random scales, positions, rotations and tints, each with its head
@@ -8,6 +12,7 @@ box. The eval split is never read here.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import cv2
@@ -17,6 +22,7 @@ from torch.utils.data import Dataset
 
 from ..data.boxes import Record
 from ..geometry import cover
+from .pixels import PixelCache
 
 
 def _jitter(img: np.ndarray, rng: np.random.Generator, strength: float = 0.2) -> np.ndarray:
@@ -67,69 +73,62 @@ class FaceBank:
         return [float(x), float(y), float(x + fw), float(y + fh)]
 
 
+SCALE_JITTER = 0.15  # window side = crop x [1 - j, 1 + j]: between the pyramid's sqrt-2 steps
+DEFAULT_CACHE = Path("~/.cache/anon-compression/pixels").expanduser()
+
+
 class TrainingSet(Dataset):
     """Labelled frames (heads and bodies) and, with `photos`, a `photo_share` of samples cut from
-    natural photographs (no boxes but pasted faces) at random scales: far more variety of texture
-    and colour than video frames."""
+    natural photographs (no boxes but pasted faces): far more variety of texture and colour than
+    video frames. Each image is seen at every scale of its pyramid (longer side `base_side` and
+    down by sqrt 2 while a crop fits), chosen uniformly."""
 
     def __init__(self, records: list[Record], root: str | Path, crop: int = 256, faces: FaceBank | None = None,
                  paste_faces: int = 2, seed: int = 0, length: int = 10**9, photos: list[Path] = (),
-                 photo_share: float = 0.0) -> None:  # fmt: skip
+                 photo_share: float = 0.0, base_side: int = 1024, cache: str | Path = DEFAULT_CACHE) -> None:  # fmt: skip
         self.records = [r for r in records if r.split == "train"]
         if not self.records:
             raise ValueError("no training images (split 'train') in the box file")
         if photo_share and not photos:
             raise ValueError("photo_share > 0 needs photos (build the pool: anon-codec data pool)")
-        self.root, self.crop, self.faces, self.paste_faces = Path(root), crop, faces, paste_faces
+        self.crop, self.faces, self.paste_faces = crop, faces, paste_faces
         self.seed, self.length = seed, length
-        self.photos, self.photo_share = [Path(p) for p in photos], photo_share
-        self._cache: dict[str, np.ndarray] = {}
+        self.photo_share = photo_share if photos else 0.0
+        files = [Path(root) / r.file for r in self.records] + [Path(p) for p in photos]
+        # The window of the widest jitter must fit every level.
+        self.pixels = PixelCache.open(files, Path(cache), base_side, math.ceil(crop * (1 + SCALE_JITTER)))
+        self.photos = range(len(self.records), len(files))
 
     def __len__(self) -> int:
         return self.length
 
-    def _read(self, path: Path) -> np.ndarray:
-        key = str(path)
-        if key not in self._cache:
-            img = cv2.imread(key)
-            if img is None:
-                raise FileNotFoundError(path)
-            self._cache[key] = img
-        return self._cache[key]
-
-    def _photo_crop(self, rng: np.random.Generator) -> np.ndarray:
-        """A square window of a photo, its side between the crop size and the photo's shorter side
-        (log-uniform), area-resized to the crop."""
-        img = self._read(self.photos[rng.integers(len(self.photos))])
+    def _window(self, image: int, rng: np.random.Generator) -> tuple[np.ndarray, float, int, int, float]:
+        """A crop of one scale of an image: (crop, level scale, x0, y0, window side / crop)."""
+        level = int(rng.integers(len(self.pixels.levels[image])))
+        img = self.pixels.level(image, level)
         h, w = img.shape[:2]
-        side = int(round(np.exp(rng.uniform(np.log(self.crop), np.log(max(self.crop, min(h, w)))))))
-        side = min(side, h, w)
+        side = min(h, w, round(self.crop * rng.uniform(1 - SCALE_JITTER, 1 + SCALE_JITTER)))
         y0, x0 = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
         window = img[y0 : y0 + side, x0 : x0 + side]
-        return cv2.resize(window, (self.crop, self.crop), interpolation=cv2.INTER_AREA) if side != self.crop else window.copy()
+        if side == self.crop:
+            window = window.copy()
+        else:
+            shrink = cv2.INTER_AREA if side > self.crop else cv2.INTER_LINEAR
+            window = cv2.resize(window, (self.crop, self.crop), interpolation=shrink)
+        return window, self.pixels.levels[image][level].scale, x0, y0, side / self.crop
 
     def __getitem__(self, index: int):
         rng = np.random.default_rng([self.seed, index])
-        if self.photos and rng.random() < self.photo_share:
-            img = self._photo_crop(rng)
+        if rng.random() < self.photo_share:
+            img = self._window(self.photos[int(rng.integers(len(self.photos)))], rng)[0]
             if rng.random() < 0.5:
                 img = img[:, ::-1].copy()
             return self._finish(_jitter(img, rng, 0.1), np.zeros((0, 4), np.float32), np.zeros((0, 4), np.float32), rng)
-        rec = self.records[rng.integers(len(self.records))]
-        img = self._read(self.root / rec.file)
-        heads, bodies = np.asarray(rec.heads, np.float32).reshape(-1, 4), np.asarray(rec.bodies, np.float32).reshape(-1, 4)
-        # Zoom between "the crop spans the shorter side" and 2.5x that (at least native size).
-        h, w = img.shape[:2]
-        lo = self.crop / min(h, w)
-        scale = rng.uniform(lo, max(2.5 * lo, 1.0))
-        size = (max(self.crop, round(w * scale)), max(self.crop, round(h * scale)))
-        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        sx, sy = size[0] / w, size[1] / h
-        heads, bodies = heads * [sx, sy, sx, sy], bodies * [sx, sy, sx, sy]
-        y0 = int(rng.integers(0, img.shape[0] - self.crop + 1))
-        x0 = int(rng.integers(0, img.shape[1] - self.crop + 1))
-        img = img[y0 : y0 + self.crop, x0 : x0 + self.crop].copy()
-        heads, bodies = heads - [x0, y0, x0, y0], bodies - [x0, y0, x0, y0]
+        which = int(rng.integers(len(self.records)))
+        rec = self.records[which]
+        img, scale, x0, y0, zoom = self._window(which, rng)
+        boxes = [np.asarray(b, np.float32).reshape(-1, 4) * scale for b in (rec.heads, rec.bodies)]
+        heads, bodies = ((b - [x0, y0, x0, y0]) / zoom for b in boxes)
         if rng.random() < 0.5:
             img = img[:, ::-1].copy()
             heads = np.column_stack([self.crop - heads[:, 2], heads[:, 1], self.crop - heads[:, 0], heads[:, 3]])
