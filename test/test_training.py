@@ -385,3 +385,16 @@ def test_config_refuses_an_unknown_precision(tmp_path):
     (tmp_path / "c.yaml").write_text("precision: fp16\n")
     with pytest.raises(InputError, match="precision"):
         Config.load(tmp_path / "c.yaml")
+
+
+def test_pool_photos_picks_a_subset_of_the_training_photos(tiny_pool, tiny_data):
+    from anon_compression_codec.errors import InputError
+    from anon_compression_codec.training.loop import _pool_photos
+
+    cfg = Config(labels=str(tiny_data / "labels.json"), pool=str(tiny_pool))
+    assert [p.name for p in _pool_photos(cfg)] == ["a.png", "b.png"]
+    cfg.pool_photos = ["b"]
+    assert [p.name for p in _pool_photos(cfg)] == ["b.png"]
+    cfg.pool_photos = ["held"]  # a held-out photo is never a training photo
+    with pytest.raises(InputError, match="held"):
+        _pool_photos(cfg)

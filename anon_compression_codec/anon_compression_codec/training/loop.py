@@ -36,6 +36,7 @@ from tqdm import tqdm
 from .. import presets, runtime
 from ..data.boxes import read_json
 from ..data.offline import lfw_faces
+from ..data.pool import manifest as pool_manifest
 from ..data.pool import read as pool_read
 from ..errors import InputError
 from ..model import CDF_BUFFERS, AnonAutoencoder, load_weights, save_weights
@@ -62,6 +63,7 @@ class Config:
     head_cells: int = 4
     pool: str = ""  # a photo pool folder (anon-codec data pool); its train split joins the samples
     photo_share: float = 0.0
+    pool_photos: list = field(default_factory=list)  # names of the pool's train photos to use; empty = all
     lr: float = 1e-4
     lr_schedule: str = "constant"  # or "cosine": from lr down to lr_min over the steps, after warmup
     lr_min: float = 1e-5
@@ -150,6 +152,17 @@ def _init_from(model: AnonAutoencoder, path: str) -> None:
     model.load_state_dict(state, strict=False)
 
 
+def _pool_photos(cfg: Config) -> list[Path]:
+    """The pool's training photos, or the named subset of them (`pool_photos`)."""
+    if not cfg.pool:
+        return []
+    train = {p["name"]: Path(cfg.pool) / p["file"] for p in pool_manifest(cfg.pool) if p["split"] == "train"}
+    missing = sorted(set(cfg.pool_photos) - set(train))
+    if missing:
+        raise InputError(f"pool_photos: not training photos of {cfg.pool}: {missing[:5]}")
+    return [train[n] for n in cfg.pool_photos] if cfg.pool_photos else list(train.values())
+
+
 def _eval_images(cfg: Config) -> list[torch.Tensor]:
     """The held-out images (pool eval split, labelled eval split), longer side at most eval_side,
     cropped to a multiple of 64 (the largest stride in use)."""
@@ -195,7 +208,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     records, _ = read_json(cfg.labels)
     root = Path(cfg.root) if cfg.root else Path(cfg.labels).parent
     bank = FaceBank.from_records(records, root, lfw_faces() if cfg.lfw_faces else [])
-    photos = pool_read(cfg.pool, "train") if cfg.pool else []
+    photos = _pool_photos(cfg)
     dataset = TrainingSet(records, root, cfg.crop, bank, cfg.paste_faces, cfg.seed, photos=photos,
                           photo_share=cfg.photo_share, base_side=cfg.base_side)  # fmt: skip
     eval_images = _eval_images(cfg) if cfg.eval_every else []
