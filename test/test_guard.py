@@ -252,3 +252,103 @@ def test_centerface_on_onnxruntime_takes_opencvs_thread_count_and_does_not_spin(
         cv2.setNumThreads(before)
     assert options.intra_op_num_threads == 3
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+@pytest.mark.parametrize("boxes", [
+    [[40, 20, 72, 60]],  # smaller than a latent's receptive field
+    [[3, 4, 9, 8]],  # a few pixels
+    [[0, 0, 50, 40]],  # on the top-left corner
+    [[90, 60, 128, 96]],  # on the bottom-right corner (the analysis pads it with copies of the box)
+    [[20, 10, 70, 60], [50, 40, 110, 90]],  # overlapping
+    [[5, 5, 123, 91]],  # nearly everything
+])  # fmt: skip
+def test_guard_v2_bytes_do_not_depend_on_the_pixels_inside_the_boxes(content_weights, boxes):
+    img, other = _photo(), _photo()
+    rng = np.random.default_rng(1)
+    for x0, y0, x1, y1 in boxes:
+        other[y0:y1, x0:x1] = rng.integers(0, 256, (y1 - y0, x1 - x0, 3), dtype=np.uint8)
+    enc = Encoder(content_weights, guard=False)
+    a, b = enc(img, boxes=np.array(boxes)), enc(other, boxes=np.array(boxes))
+    assert a == b
+    assert bitstream.peek_header(a).guard_version == bitstream.GUARD_PIXEL_FILL
+    assert Decoder(content_weights)(a).shape == img.shape
+
+
+def test_guard_v2_on_the_shipped_model_keeps_box_pixels_out(content_weights):
+    img = _photo(240, 320)
+    other = img.copy()
+    other[60:180, 100:200] = 255 - other[60:180, 100:200]
+    enc = Encoder("default", guard=False)
+    assert enc(img, boxes=np.array([[100, 60, 200, 180]])) == enc(other, boxes=np.array([[100, 60, 200, 180]]))
+
+
+def test_windowed_reanalysis_matches_analysing_the_filled_image_whole(content_weights):
+    """The latents around a box are analysed again from a window of the filled image: the same
+    symbols (to float rounding) as analysing the whole filled image."""
+    from anon_compression_codec.geometry import cover, inner_latent_rects
+    from anon_compression_codec.privacy import guard
+    from anon_compression_codec.privacy.fill import fill
+
+    img, boxes = _photo(192, 256), np.array([[60, 40, 130, 120], [200, 150, 256, 192]])
+    enc = Encoder(content_weights, guard=False)
+    header, payload = bitstream.parse(enc(img, boxes=boxes))
+    lh, lw = header.latent_height, header.latent_width
+    got = enc.tables.decode(payload, lh * lw)
+    import torch
+
+    whole = torch.from_numpy(fill(img, cover(boxes, 256, 192))).permute(2, 0, 1)[None].float() / 255
+    want, shape, _, _ = enc._analyse(whole)
+    guard.apply(want, inner_latent_rects(cover(boxes, 256, 192), 256, 192, enc.stride, enc.model.M + 2, (lh, lw)),
+                enc.tables.fill, lw)  # fmt: skip
+    assert (got != want).mean() < 0.002
+
+
+def test_inner_latent_rects_hold_exactly_the_latents_that_see_only_the_box():
+    from anon_compression_codec.geometry import analysis_radius, inner_latent_rects
+
+    s, layers, w, h = 8, 3, 200, 120
+    r = analysis_radius(layers)
+    lh, lw = -(-h // s), -(-w // s)
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        x0, y0 = int(rng.integers(0, w - 1)), int(rng.integers(0, h - 1))
+        x1, y1 = int(rng.integers(x0 + 1, w + 1)), int(rng.integers(y0 + 1, h + 1))
+        want = np.zeros((lh, lw), bool)
+        for i in range(lh):
+            for j in range(lw):  # padding beyond an edge the box reaches counts as the box
+                fx0, fx1, fy0, fy1 = s * j - r, s * j + r, s * i - r, s * i + r
+                want[i, j] = ((fx0 >= x0 or x0 == 0) and (fx1 <= x1 - 1 or x1 == w) and (fy0 >= y0 or y0 == 0)
+                              and (fy1 <= y1 - 1 or y1 == h))  # fmt: skip
+        got = np.zeros((lh, lw), bool)
+        for a, b, c, d in inner_latent_rects([(x0, y0, x1, y1)], w, h, s, layers, (lh, lw)):
+            got[a:c, b:d] = True
+        assert (got == want).all(), (x0, y0, x1, y1)
+
+
+def test_version_1_guarded_frames_still_decode_and_liars_are_refused(content_weights):
+    from anon_compression_codec.geometry import latent_rects
+    from anon_compression_codec.privacy import guard
+
+    enc, dec = Encoder(content_weights, guard=False), Decoder(content_weights)
+    img, box = _photo(), (40, 20, 72, 60)
+    header, payload = bitstream.parse(enc(img))
+    idx = enc.tables.decode(payload, header.latent_height * header.latent_width)
+    rects = latent_rects([box], 128, 96, enc.stride, enc.model.M + 2, (header.latent_height, header.latent_width))
+    liar = dataclasses.replace(header, flags=bitstream.FLAG_GUARD, guard_boxes=(box,), guard_version=bitstream.GUARD_LATENTS)
+    with pytest.raises(CorruptPayloadError, match="guarded"):
+        dec(bitstream.pack(liar, payload))
+    guard.apply(idx, rects, enc.tables.fill, header.latent_width)
+    blanked = enc.tables.encode(idx)
+    v1 = dataclasses.replace(liar, payload_length=len(blanked))
+    assert dec(bitstream.pack(v1, blanked)).shape == img.shape
+
+
+def test_blur_fills_boxes_from_outside_only():
+    from anon_compression_codec.privacy.anonymize import blur
+
+    img = _photo()
+    other = img.copy()
+    other[20:60, 40:72] = 0
+    a, b = blur(img, np.array([[40, 20, 72, 60]])), blur(other, np.array([[40, 20, 72, 60]]))
+    np.testing.assert_array_equal(a, b)
+    assert (a[25:55, 45:67] != img[25:55, 45:67]).any() and np.array_equal(a[:, 80:], img[:, 80:])

@@ -14,10 +14,14 @@
     24     2    latent width
     26     4    payload length in bytes (a multiple of 4)
     30     g    guard section, only when flag bit 0 is set (g = 0 otherwise):
-                  1 guard version (1), 4 settings id (CRC-32 of the detection settings),
+                  1 guard version, 4 settings id (CRC-32 of the detection settings),
                   2 box count k (<= MAX_GUARD_BOXES), k x 8 pixel boxes (x0, y0, x1, y1; u16 each)
     30+g   n    payload: ANS-coded latent, little-endian 32-bit words
     30+g+n 4    CRC-32 of everything before it
+
+Guard versions: 1, every latent whose receptive field touches a box holds the fill value; 2, the
+box pixels were filled from outside the boxes before the analysis transform (privacy/fill.py) and
+the latents whose receptive field lies wholly inside a box hold the fill value. Both decode.
 
 Everything is validated by `parse` before any decoding or allocation that depends on the fields.
 """
@@ -40,7 +44,8 @@ _HEADER = struct.Struct(">4sBB8sBBHHHHHI")
 HEADER_SIZE = _HEADER.size
 _GUARD = struct.Struct(">BIH")
 _BOX = struct.Struct(">HHHH")
-GUARD_VERSION = 1
+GUARD_LATENTS, GUARD_PIXEL_FILL = 1, 2  # see the module docstring
+GUARD_VERSION = GUARD_PIXEL_FILL  # what encoders write
 MAX_GUARD_BOXES = 4096
 CRC_SIZE = 4
 # No latent coded with our tables costs more than this many bytes per symbol; larger lengths are lies.
@@ -61,6 +66,7 @@ class Header:
     version: int = VERSION
     guard_settings: int = 0
     guard_boxes: tuple[tuple[int, int, int, int], ...] = ()
+    guard_version: int = GUARD_VERSION
 
     @property
     def guard_applied(self) -> bool:
@@ -81,7 +87,7 @@ class Header:
             **(
                 {
                     "guard": {
-                        "version": GUARD_VERSION,
+                        "version": self.guard_version,
                         "settings_id": f"{self.guard_settings:08x}",
                         "boxes": [list(b) for b in self.guard_boxes],
                     }
@@ -103,7 +109,7 @@ def pack(header: Header, payload: bytes) -> bytes:
     )  # fmt: skip
     guard = b""
     if header.guard_applied:
-        guard = _GUARD.pack(GUARD_VERSION, header.guard_settings, len(header.guard_boxes))
+        guard = _GUARD.pack(header.guard_version, header.guard_settings, len(header.guard_boxes))
         guard += b"".join(_BOX.pack(*box) for box in header.guard_boxes)
     elif header.guard_boxes:
         raise ValueError("guard boxes given without the guard flag")
@@ -127,12 +133,12 @@ def parse(data: bytes | bytearray | memoryview) -> tuple[Header, bytes]:
         if crc != zlib.crc32(data[:-CRC_SIZE]):
             raise CorruptPayloadError("checksum mismatch: the frame was damaged")
         raise UnsupportedVersionError(f"bitstream version {version}; this decoder reads version {VERSION}")
-    guard_len, settings, boxes = 0, 0, ()
+    guard_len, settings, boxes, guard_version = 0, 0, (), GUARD_VERSION
     if flags & FLAG_GUARD:
         if len(data) < HEADER_SIZE + _GUARD.size:
             raise CorruptPayloadError("guard flag set but the frame ends before the guard section")
         guard_version, settings, count = _GUARD.unpack_from(data, HEADER_SIZE)
-        if guard_version != GUARD_VERSION or count > MAX_GUARD_BOXES:
+        if guard_version not in (GUARD_LATENTS, GUARD_PIXEL_FILL) or count > MAX_GUARD_BOXES:
             raise CorruptPayloadError(f"guard section version {guard_version} with {count} boxes is not valid")
         guard_len = _GUARD.size + count * _BOX.size
     expected = HEADER_SIZE + guard_len + plen + CRC_SIZE
@@ -157,7 +163,7 @@ def parse(data: bytes | bytearray | memoryview) -> tuple[Header, bytes]:
         for x0, y0, x1, y1 in boxes:
             if not (x0 < x1 <= width and y0 < y1 <= height):
                 raise CorruptPayloadError(f"guard box {(x0, y0, x1, y1)} is not inside the {width}x{height} image")
-    header = Header(model_id, channels, height, width, lc, lh, lw, plen, flags, version, settings, boxes)
+    header = Header(model_id, channels, height, width, lc, lh, lw, plen, flags, version, settings, boxes, guard_version)
     start = HEADER_SIZE + guard_len
     return header, data[start : start + plen]
 

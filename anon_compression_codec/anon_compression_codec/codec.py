@@ -18,10 +18,11 @@ import torch.nn.functional as F
 from . import bitstream, presets, runtime
 from .entropy import EntropyTables
 from .errors import InputError, LimitError, ModelMismatchError
-from .geometry import cover, latent_rects
+from .geometry import analysis_radius, cover, inner_latent_rects, latent_rects
 from .model import LoadedWeights, load_weights
 from .privacy import guard as privacy_guard
-from .privacy.anonymize import mosaic
+from .privacy.anonymize import STYLES, render
+from .privacy.fill import fill
 
 ChannelOrder = str  # "rgb" or "bgr"
 
@@ -118,7 +119,31 @@ class Encoder(_CodecBase):
             analysed = self._analyse(x)
         finally:
             boxes = detection.result() if detection is not None else boxes  # a failed detection raises: no frame
-        return self._pack(analysed, channels, boxes)
+        return self._pack(analysed, channels, boxes, rgb)
+
+    @torch.inference_mode()
+    def _analyse_filled(self, idx: np.ndarray, shape: tuple[int, ...], rgb: np.ndarray, boxes) -> None:
+        """Replace (in place) the symbols of every latent whose receptive field touches a box by
+        those of the image with the boxes filled from outside. Analysis is local: a window holding
+        those latents plus the reach of their receptive field, aligned to the stride, gives them
+        exactly (to float rounding) what the whole image gives; many or large boxes re-run it all."""
+        _, lh, lw = shape
+        s, layers = self.stride, self.model.M + 2
+        touched = latent_rects(boxes, rgb.shape[1], rgb.shape[0], s, layers, (lh, lw))
+        filled = torch.from_numpy(fill(rgb, boxes)).to(self.device).permute(2, 0, 1)[None].float().div_(255.0)
+        if len(touched) > REANALYSE_ABOVE_BOXES or sum((y1 - y0) * (x1 - x0) for y0, x0, y1, x1 in touched) * 4 > lh * lw:
+            idx[:] = self._analyse(filled)[0]
+            return
+        reach = -(-analysis_radius(layers) // s)  # latents of context each side
+        grid = idx.reshape(idx.shape[0], lh, lw)
+        padded = F.pad(filled, (0, lw * s - rgb.shape[1], 0, lh * s - rgb.shape[0]), mode="replicate")
+        for y0, x0, y1, x1 in touched:
+            wy0, wx0, wy1, wx1 = max(0, y0 - reach), max(0, x0 - reach), min(lh, y1 + reach), min(lw, x1 + reach)
+            window = padded[..., wy0 * s : wy1 * s, wx0 * s : wx1 * s].contiguous(memory_format=self.memory_format)
+            with self._autocast():
+                y = self.model.g_a(window)[0].float().cpu().numpy()
+            symbols = self.tables.quantize(y).reshape(idx.shape[0], wy1 - wy0, wx1 - wx0)
+            grid[:, y0:y1, x0:x1] = symbols[:, y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0]
 
     def _detector(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -137,11 +162,9 @@ class Encoder(_CodecBase):
             if self.stage is not None:
                 bgr = x.flip(0).permute(1, 2, 0).mul(255).round().to(torch.uint8).cpu().numpy()
                 boxes = self.stage(np.ascontiguousarray(bgr))
-            frames.append(self._encode_tensor(x[None].to(self.device, torch.float32), 3, boxes))
+            rgb = x.permute(1, 2, 0).mul(255).round().to(torch.uint8).cpu().numpy()
+            frames.append(self._pack(self._analyse(x[None].to(self.device, torch.float32)), 3, boxes, rgb))
         return frames
-
-    def _encode_tensor(self, x: torch.Tensor, channels: int, boxes=None) -> bytes:
-        return self._pack(self._analyse(x), channels, boxes)
 
     @torch.inference_mode()
     def _analyse(self, x: torch.Tensor) -> tuple[np.ndarray, tuple[int, ...], int, int]:
@@ -153,8 +176,10 @@ class Encoder(_CodecBase):
             y = self.model.g_a(x)[0].float().cpu().numpy()
         return self.tables.quantize(y), y.shape, h, w
 
-    def _pack(self, analysed: tuple[np.ndarray, tuple[int, ...], int, int], channels: int, boxes=None) -> bytes:
-        """Guard the symbols inside `boxes`, entropy-code them and write the frame."""
+    def _pack(self, analysed: tuple[np.ndarray, tuple[int, ...], int, int], channels: int, boxes, rgb: np.ndarray) -> bytes:
+        """Guard `boxes` (guard version 2: their pixels filled from outside, the latents that see
+        them analysed again from the filled image, those wholly inside set to the fill value),
+        entropy-code the symbols and write the frame."""
         idx, shape, h, w = analysed
         s = self.stride
         flags, settings, guarded = 0, 0, ()
@@ -162,7 +187,9 @@ class Encoder(_CodecBase):
             guarded = cover(boxes, w, h)
             if len(guarded) > bitstream.MAX_GUARD_BOXES:  # more than the frame can carry: guard it all
                 guarded = ((0, 0, w, h),)
-            rects = latent_rects(guarded, w, h, s, self.model.M + 2, shape[1:])
+            if guarded:
+                self._analyse_filled(idx, shape, rgb, guarded)
+            rects = inner_latent_rects(guarded, w, h, s, self.model.M + 2, shape[1:])
             privacy_guard.apply(idx, rects, self.tables.fill, shape[2])
             flags = bitstream.FLAG_GUARD
             settings = self.stage.config.settings_id() if self.stage is not None else 0
@@ -174,6 +201,7 @@ class Encoder(_CodecBase):
         return bitstream.pack(header, payload)
 
 
+REANALYSE_ABOVE_BOXES = 16  # more guarded boxes than this: the filled image is analysed whole, once
 DEFAULT_MAX_PIXELS = 4096 * 4096  # a 16.8 MP frame: above the largest camera a robot is likely to carry
 DEFAULT_MAX_GUARD_BOXES = 1024
 DEFAULT_MAX_GUARD_AREA = 2.0  # the guard boxes' summed area, in image areas
@@ -181,6 +209,9 @@ DEFAULT_MAX_GUARD_AREA = 2.0  # the guard boxes' summed area, in image areas
 
 class Decoder(_CodecBase):
     """`Decoder(weights)(data) -> image`: HxWx3 uint8 (HxW for grayscale sources).
+
+    Guarded boxes are drawn as `guard_style` says (privacy/anonymize.render): "fill" (filled from
+    the decoded pixels around the box, mosaicked, outlined) or "mosaic" (a mosaic of what decoded).
 
     Limits, checked from the header before anything is allocated, so no frame anyone can publish
     costs more than they allow: `max_pixels` (height x width), `max_guard_boxes` and
@@ -196,9 +227,12 @@ class Decoder(_CodecBase):
 
     def __init__(self, weights: str | Path | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                  max_guard_boxes: int = DEFAULT_MAX_GUARD_BOXES, max_guard_area: float = DEFAULT_MAX_GUARD_AREA,
-                 **kwargs) -> None:  # fmt: skip
+                 guard_style: str = "fill", **kwargs) -> None:  # fmt: skip
         if max_pixels < 1 or max_guard_boxes < 0 or max_guard_area < 0:
             raise InputError("max_pixels must be >= 1, max_guard_boxes and max_guard_area >= 0")
+        if guard_style not in STYLES:
+            raise InputError(f"guard_style must be one of {STYLES}, found {guard_style!r}")
+        self.guard_style = guard_style
         super().__init__(weights, **kwargs)
         self.max_pixels, self.max_guard_boxes, self.max_guard_area = max_pixels, max_guard_boxes, max_guard_area
         self.tiles_synthesized = 0  # tiles run through g_s in the last decode (the rest were fill)
@@ -239,7 +273,8 @@ class Decoder(_CodecBase):
         idx = self.tables.decode(payload, lh * lw)
         guarded = np.zeros((lh, lw), bool)
         if header.guard_applied:
-            rects = latent_rects(header.guard_boxes, header.width, header.height, self.stride, self.model.M + 2, (lh, lw))
+            blank = latent_rects if header.guard_version == bitstream.GUARD_LATENTS else inner_latent_rects
+            rects = blank(header.guard_boxes, header.width, header.height, self.stride, self.model.M + 2, (lh, lw))
             privacy_guard.verify(idx, rects, self.tables.fill, lw)
             for y0, x0, y1, x1 in rects:
                 guarded[y0:y1, x0:x1] = True
@@ -247,7 +282,7 @@ class Decoder(_CodecBase):
         if header.height * header.width > RELEASE_ABOVE_PIXELS:
             runtime.release_freed_memory()  # a frame this large must not leave the process at its peak
         if header.guard_boxes:
-            img = mosaic(np.ascontiguousarray(img), header.guard_boxes)
+            img = render(np.ascontiguousarray(img), header.guard_boxes, self.guard_style)
         if header.channels == 1:
             return np.ascontiguousarray(img.mean(axis=2).round().astype(np.uint8))
         return np.ascontiguousarray(img[..., ::-1] if channel_order == "bgr" else img)

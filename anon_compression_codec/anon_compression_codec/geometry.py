@@ -121,3 +121,21 @@ def latent_rects(boxes, width: int, height: int, stride: int, layers: int, laten
         if lx1 > lx0 and ly1 > ly0:
             rects.append((ly0, lx0, ly1, lx1))
     return rects
+
+
+def inner_latent_rects(boxes, width: int, height: int, stride: int, layers: int, latent_hw: tuple[int, int]):
+    """Integer pixel boxes -> the latent rectangles (y0, x0, y1, x1), end-exclusive, whose whole
+    receptive field lies inside one box. A box side on the image's edge counts as reaching past it:
+    what a latent sees there is padding made of (top, left: zeros; bottom, right: copies of) the
+    box's own pixels."""
+    r = analysis_radius(layers)
+    lh, lw = latent_hw
+    rects = []
+    for x0, y0, x1, y1 in boxes:
+        lx0 = 0 if x0 <= 0 else -(-(x0 + r) // stride)  # first i with stride * i - r >= x0
+        ly0 = 0 if y0 <= 0 else -(-(y0 + r) // stride)
+        lx1 = lw if x1 >= width else max(0, (x1 - 1 - r) // stride + 1)  # last i with stride * i + r <= x1 - 1
+        ly1 = lh if y1 >= height else max(0, (y1 - 1 - r) // stride + 1)
+        if lx1 > lx0 and ly1 > ly0:
+            rects.append((ly0, lx0, ly1, lx1))
+    return rects

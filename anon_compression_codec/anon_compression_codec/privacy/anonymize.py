@@ -1,6 +1,9 @@
-"""Detect-and-blur in the pixel domain (after BlurScene): each detected box, enlarged, is filled with
-a mosaic blended through a soft elliptical mask; any image codec follows. The baseline for the
-benchmarks, and the option for robots that cannot run the learned codec."""
+"""How an anonymized box looks: filled from the pixels around it (fill.py), then a coarse mosaic of
+that fill blended through a soft elliptical mask, and a thin outline, so the box reads as deliberate
+anonymization while the person around it stays a person (a flat rectangle is read by neither people
+nor detectors as a head). `render` draws it; the decoder draws it over guarded boxes, and `blur` is
+detect-and-blur in the pixel domain (after BlurScene): the baseline for the benchmarks, and the
+option for robots that cannot run the learned codec."""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ import cv2
 import numpy as np
 
 from ..geometry import cover
+from .fill import fill
 
+OUTLINE = (200, 200, 200)  # light grey, 1 px: marks the box without hiding what is around it
 MASK_SIDE = 64  # the soft ellipse is drawn at most this large, then resized: cost linear in the box
 BLEND_ROWS = 256  # rows blended at a time: float temporaries stay small however large the box
 
@@ -44,6 +49,19 @@ def mosaic(image: np.ndarray, boxes, cell_fraction: float = 1 / 6, min_cell: int
     return image
 
 
+STYLES = ("fill", "mosaic")
+
+
+def render(image: np.ndarray, boxes, style: str = "fill") -> np.ndarray:
+    """A copy of the HxWx3 image with every integer box anonymized: "fill" fills it from outside,
+    then mosaics and outlines it; "mosaic" (the look before guard version 2) mosaics what is there."""
+    out = mosaic(fill(image, boxes) if style == "fill" else image.copy(), boxes)
+    for x0, y0, x1, y1 in boxes:
+        if x1 - x0 >= 8 and y1 - y0 >= 8:  # smaller boxes would be all outline
+            cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), OUTLINE, 1)
+    return out
+
+
 def blur(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """A copy of the image with every (N, >=4) box mosaicked."""
-    return mosaic(image.copy(), cover(boxes, image.shape[1], image.shape[0]))
+    """A copy of the image with every (N, >=4) box anonymized (`render`)."""
+    return render(image, cover(boxes, image.shape[1], image.shape[0]))
