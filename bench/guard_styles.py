@@ -4,7 +4,7 @@
   - guard version 1 (every latent whose receptive field touches a face box set to the fill value),
     drawn as a mosaic (the look before version 2);
   - guard version 2 (box pixels filled from outside before the analysis, latents wholly inside the
-    box set to the fill value), drawn as "fill" (decoder-side fill, mosaic, outline) or "mosaic".
+    box set to the fill value), drawn as "tint" (the decoded fill, desaturated) or "mosaic" (soft mosaic and outline).
 Boxes come from the detection stage's default settings, as in `anon-codec bench`. Prints a table.
 
     .venv/bin/python bench/guard_styles.py [--weights default] [--labels data/offline/labels.json] [--pool data/pool]
@@ -48,15 +48,15 @@ def main() -> None:
     args = parser.parse_args()
     images = load_eval_images(args.labels, None, None) + load_pool_images(args.pool)
     enc = Encoder(args.weights, guard=False)
-    decoders = {style: Decoder(args.weights, guard_style=style) for style in ("fill", "mosaic")}
+    decoders = {style: Decoder(args.weights, guard_style=style) for style in ("tint", "mosaic")}
     stage, scorer = DetectionStage(StageConfig()), Scorer()
     for bgr, heads in images:
         rgb = np.ascontiguousarray(bgr[..., ::-1])
         ref = scorer.reference(bgr, heads)
         boxes = cover(stage(bgr), bgr.shape[1], bgr.shape[0])
-        frames = {"no guard": (enc(rgb), "fill"), "v1, mosaic": (version_1(enc, rgb, boxes), "mosaic")}
+        frames = {"no guard": (enc(rgb), "tint"), "v1, mosaic": (version_1(enc, rgb, boxes), "mosaic")}
         v2 = enc(rgb, boxes=np.asarray(boxes, float).reshape(-1, 4))
-        frames |= {"v2, fill": (v2, "fill"), "v2, mosaic": (v2, "mosaic")}
+        frames |= {"v2, tint": (v2, "tint"), "v2, mosaic": (v2, "mosaic")}
         for name, (data, style) in frames.items():
             decoded = decoders[style](data)
             scorer.add(name, bgr, np.ascontiguousarray(decoded[..., ::-1]), len(data), ref)

@@ -210,8 +210,8 @@ DEFAULT_MAX_GUARD_AREA = 2.0  # the guard boxes' summed area, in image areas
 class Decoder(_CodecBase):
     """`Decoder(weights)(data) -> image`: HxWx3 uint8 (HxW for grayscale sources).
 
-    Guarded boxes are drawn as `guard_style` says (privacy/anonymize.render): "fill" (filled from
-    the decoded pixels around the box, mosaicked, outlined) or "mosaic" (a mosaic of what decoded).
+    Guarded boxes are drawn as `guard_style` says (privacy/anonymize.render): "tint" (what decoded,
+    the encoder's fill, desaturated) or "mosaic" (a soft mosaic and an outline, the look before).
 
     Limits, checked from the header before anything is allocated, so no frame anyone can publish
     costs more than they allow: `max_pixels` (height x width), `max_guard_boxes` and
@@ -227,7 +227,7 @@ class Decoder(_CodecBase):
 
     def __init__(self, weights: str | Path | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                  max_guard_boxes: int = DEFAULT_MAX_GUARD_BOXES, max_guard_area: float = DEFAULT_MAX_GUARD_AREA,
-                 guard_style: str = "fill", **kwargs) -> None:  # fmt: skip
+                 guard_style: str = "tint", **kwargs) -> None:  # fmt: skip
         if max_pixels < 1 or max_guard_boxes < 0 or max_guard_area < 0:
             raise InputError("max_pixels must be >= 1, max_guard_boxes and max_guard_area >= 0")
         if guard_style not in STYLES:
