@@ -28,6 +28,14 @@ def _pool_lines() -> str:
     return "\n".join(f"- {src}: {', '.join(names)}" for src, names in by_source.items())
 
 
+def _loss(cfg: dict) -> str:
+    if not cfg.get("hbox") and not cfg.get("vbox") and cfg.get("head", "inverted") == "inverted":
+        return "plain MSE (no ROI terms: the guard hides faces)"
+    if cfg.get("head", "inverted") == "inverted":
+        return "the paper's ROI loss (inverted head MSE)"
+    return "ROI loss with the bounded low-pass head term (`head: lowpass`, see training/losses.py)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("name")
@@ -76,8 +84,7 @@ def main() -> None:
 
 - File: `{path.name}`, {path.stat().st_size // 1024} KiB, parameters stored as {w.stored_dtype}; model
   {w.model.name} (N-M-S: analysis width, hidden layers, synthesis width), model id `{w.model_id_hex}`.
-- Loss: {"the paper's ROI loss (inverted head MSE)" if cfg.get("head", "inverted") == "inverted" else
-         "ROI loss with the bounded low-pass head term (`head: lowpass`, see training/losses.py)"}, rate weight {cfg["rate"]}.
+- Loss: {_loss(cfg)}, rate weight {cfg["rate"]}.
 - Trained for {w.metadata["steps"]} steps on the CPU of this project's machines (2 cores){
   f", starting from `{cfg['init']}`" if cfg.get("init") else ""}.
 - Speed ({bench["date"]}, {bench["machine"]["cores"]} cores, guard off): encode {speed.get("encode_ms", "-")} ms,
@@ -102,7 +109,8 @@ bodies; whole sources held out) for {round(100 * (1 - cfg.get("photo_share", 0))
 
 {_pool_lines() if cfg.get("photo_share") else ""}
 
-Face crops of scikit-image's `lfw_subset` (the first 100) are pasted onto training crops as extra heads.
+{"Face crops of scikit-image's `lfw_subset` (the first 100) are pasted onto training crops as extra heads."
+ if cfg.get("paste_faces") and cfg.get("lfw_faces", True) else ""}
 
 ## Evaluation (`anon-codec bench`, {bench["date"]}, {bench["images"]} held-out images)
 

@@ -66,9 +66,11 @@ def render(image: np.ndarray, boxes, style: str = "tint") -> np.ndarray:
         return out
     out = image.copy()
     for x0, y0, x1, y1 in boxes:
-        region = out[y0:y1, x0:x1].astype(np.float32)
-        grey = region.mean(axis=2, keepdims=True)
-        out[y0:y1, x0:x1] = (grey + TINT_SATURATION * (region - grey)).round().clip(0, 255).astype(np.uint8)
+        for r in range(y0, y1, BLEND_ROWS):  # float temporaries stay small however large the box
+            rows = out[r : min(y1, r + BLEND_ROWS), x0:x1]
+            region = rows.astype(np.float32)
+            grey = region.mean(axis=2, keepdims=True)
+            rows[:] = (grey + TINT_SATURATION * (region - grey)).round().clip(0, 255).astype(np.uint8)
     return out
 
 
