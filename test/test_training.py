@@ -144,6 +144,10 @@ def test_shipped_presets_load_and_roundtrip():
         assert (presets.PRESET_DIR / f"{name}.md").is_file(), f"{name} has no model card"
         assert Decoder(name)(Encoder(name)(img)).shape == img.shape
     assert Encoder().model_id == Encoder(presets.DEFAULT_PRESET).model_id
+    for retired in presets.RETIRED_DIR.glob("*.pt"):  # still decodable, still documented
+        w = load_weights(retired)
+        assert retired.stem.endswith(w.model_id_hex) and retired.with_suffix(".md").is_file()
+        assert presets.find(w.model_id) == str(retired)
 
 
 @pytest.fixture(scope="module")
@@ -398,3 +402,18 @@ def test_pool_photos_picks_a_subset_of_the_training_photos(tiny_pool, tiny_data)
     cfg.pool_photos = ["held"]  # a held-out photo is never a training photo
     with pytest.raises(InputError, match="held"):
         _pool_photos(cfg)
+
+
+def test_retired_presets_are_found_by_model_id_so_old_recordings_decode(tmp_path, monkeypatch, random_weights):
+    """A preset replaced by better weights moves to presets/retired/<name>-<id>.pt: frames made with
+    it still find their weights (bag decode, the decoder and web nodes follow by model id)."""
+    import shutil
+
+    monkeypatch.setattr(presets, "RETIRED_DIR", tmp_path)
+    old = load_weights(random_weights)
+    assert presets.find(old.model_id) is None
+    shutil.copy(random_weights, tmp_path / f"default-{old.model_id_hex}.pt")
+    found = presets.find(old.model_id)
+    assert found == str(tmp_path / f"default-{old.model_id_hex}.pt") and found not in presets.available()
+    img = np.random.default_rng(3).integers(0, 256, (32, 48, 3), dtype=np.uint8)
+    assert Decoder(found)(Encoder(random_weights, guard=False)(img)).shape == img.shape

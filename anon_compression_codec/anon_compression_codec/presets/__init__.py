@@ -1,4 +1,8 @@
-"""Shipped weights, selectable by name. Each preset is `<name>.pt` beside a model card `<name>.md`."""
+"""Shipped weights, selectable by name. Each preset is `<name>.pt` beside a model card `<name>.md`.
+
+A preset replaced by better weights moves to `retired/<name>-<model id>.pt` (with its card): no
+longer offered by name, but still found by its model id, so frames and bags recorded with it decode.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 from ..errors import WeightsError
 
 PRESET_DIR = Path(__file__).resolve().parent
+RETIRED_DIR = PRESET_DIR / "retired"
 DEFAULT_PRESET = "default"
 
 
@@ -18,8 +23,9 @@ _IDS: dict[str, str] = {}
 
 
 def find(model_id: bytes) -> str | None:
-    """The shipped preset whose model identifier this is (a decoder can follow an encoder that
-    switched rungs of the ladder); None if no shipped preset has it. Identifiers are computed once."""
+    """The shipped weights whose model identifier this is (a decoder can follow an encoder that
+    switched rungs of the ladder): a preset's name, or a retired preset's path; None if nothing
+    shipped has it. Identifiers are computed once."""
     from ..model import load_weights
 
     for name in available():
@@ -27,7 +33,8 @@ def find(model_id: bytes) -> str | None:
             _IDS[name] = load_weights(PRESET_DIR / f"{name}.pt").model_id_hex
         if _IDS[name] == model_id.hex():
             return name
-    return None
+    retired = next(RETIRED_DIR.glob(f"*-{model_id.hex()}.pt"), None)  # the id is in the file name
+    return str(retired) if retired is not None else None
 
 
 def resolve(spec: str | Path | None) -> Path:
