@@ -224,8 +224,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_data_pool(args: argparse.Namespace) -> int:
     from .data import pool
+    from .training.labels import label
 
-    photos = pool.build(args.out, args.cache or pool.DEFAULT_CACHE)
+    photos = pool.build(args.out, args.cache or pool.DEFAULT_CACHE, labeller=label)
     for package in sorted({p.package for p in photos}):
         of = [p for p in photos if p.package == package]
         held = sum(p.split == "eval" for p in of)

@@ -249,11 +249,11 @@ def _area(stem: str) -> int:
     return w * h
 
 
-def build(out: Path, cache: Path = DEFAULT_CACHE, label: bool = True, log=print) -> list[Photo]:
+def build(out: Path, cache: Path = DEFAULT_CACHE, labeller=None, log=print) -> list[Photo]:
     """Write every source's photos under out/images and the provenance to out/pool.json. Images
     below MIN_SIDE / MIN_LONG_SIDE, near-duplicates of an earlier photo and near-duplicates of a
-    benchmark image are left out (and said so). With `label`, held-out photos get pseudo-labelled
-    head and body boxes."""
+    benchmark image are left out (and said so). With a `labeller` (training.labels.label: the CLI
+    passes it, data does not import training), held-out photos get head and body boxes."""
     (out / "images").mkdir(parents=True, exist_ok=True)
     banned = benchmark_fingerprints()
     photos: list[Photo] = []
@@ -286,8 +286,8 @@ def build(out: Path, cache: Path = DEFAULT_CACHE, label: bool = True, log=print)
     names = [p.name for p in photos]
     if len(names) != len(set(names)):
         raise InputError(f"pool: photo names collide: {sorted({n for n in names if names.count(n) > 1})}")
-    if label:
-        _label_held_out(out, photos)
+    if labeller is not None:
+        label_held_out(out, photos, labeller)
     (out / "pool.json").write_text(json.dumps({"max_side": MAX_SIDE, "photos": [asdict(p) for p in photos]}, indent=1))
     return photos
 
@@ -304,13 +304,11 @@ def _version(src: Source, cache: Path) -> str:
     return (_unpack(name, cache) / ".version").read_text()
 
 
-def _label_held_out(out: Path, photos: list[Photo]) -> None:
+def label_held_out(out: Path, photos: list[Photo], labeller) -> None:
     """Heads and bodies of the held-out photos, by the offline set's labeller (its detectors ship).
     A head counts only inside a person's box: the face detectors also fire on animals and drums."""
-    from ..training.labels import label
-
     held = [p for p in photos if p.split == "eval"]
-    records, _ = label([(p.file, "eval") for p in held], out, progress=False)
+    records, _ = labeller([(p.file, "eval") for p in held], out, progress=False)
     for photo, record in zip(held, records, strict=True):
         if photo.name in NO_PEOPLE:
             continue
