@@ -59,8 +59,9 @@ def release_freed_memory() -> None:
         trim(0)
 
 
+@functools.cache
 def native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX)."""
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); read once per process."""
     try:
         flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
     except OSError:

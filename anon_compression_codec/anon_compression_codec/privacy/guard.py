@@ -1,12 +1,14 @@
-"""The privacy guard: detected regions never enter the bitstream.
+"""The privacy guard's latent check: guarded regions never enter the bitstream.
 
 A latent at position i is computed from input pixels within `geometry.analysis_radius` of `stride * i`
-(5x5 stride-2 convolutions, GDN acting per position). Every latent whose receptive field touches a
-guarded box is replaced by its channel's most probable value (costing almost no bits), so nothing
-decoded anywhere depends on the pixels inside the box. The pixel boxes travel in the bitstream; the
-decoder recomputes the same latent rectangles, refuses a frame whose latents there are not the fill
-value (a frame that lies about the guard), and paints a soft mosaic over each box (`anonymize.mosaic`) so that the
-blanked region reads as deliberate anonymization.
+(5x5 stride-2 convolutions, GDN acting per position). Guard version 2 (what encoders write) fills
+each box from the pixels outside every box before the analysis (`fill.py`; the latents that see a
+box are analysed again from the filled image), then sets every latent whose receptive field lies
+wholly inside a box to its channel's most probable value (`geometry.inner_latent_rects`); version 1
+set every latent touching a box (`geometry.latent_rects`). The pixel boxes travel in the bitstream;
+the decoder recomputes the same latent rectangles for the frame's version and refuses a frame whose
+latents there are not the fill value (a frame that lies about the guard), then draws the boxes
+(`anonymize.render`).
 """
 
 from __future__ import annotations
