@@ -30,7 +30,7 @@ def version_1(enc: Encoder, rgb: np.ndarray, boxes) -> bytes:
     """What the encoder wrote before guard version 2, for the same boxes."""
     header, payload = bitstream.parse(enc(rgb))
     lh, lw = header.latent_height, header.latent_width
-    idx = enc.tables.decode(payload, lh * lw)
+    idx = enc.tables.decode(payload, lh, lw)
     rects = latent_rects(boxes, header.width, header.height, enc.stride, enc.model.M + 2, (lh, lw))
     guard.apply(idx, rects, enc.tables.fill, lw)
     blanked = enc.tables.encode(idx)

@@ -43,7 +43,7 @@ def _recrc(body: bytes) -> bytes:
     "changes, error, message",
     [
         ({"magic": b"JFIF"}, CorruptPayloadError, "magic"),
-        ({"version": 2}, UnsupportedVersionError, "version 2"),
+        ({"version": 3}, UnsupportedVersionError, "version 3"),
         ({"flags": 0x80}, CorruptPayloadError, "flags"),
         ({"reserved": 1}, CorruptPayloadError, "reserved"),
         ({"channels": 4}, CorruptPayloadError, "channels"),
@@ -238,7 +238,7 @@ def test_tiled_synthesis_matches_one_pass(weights):
     lh, lw = header.latent_height, header.latent_width
     assert dec.tiles_synthesized == -(-lh // SYNTHESIS_TILE) * -(-lw // SYNTHESIS_TILE) > 1
     with torch.inference_mode():
-        y = torch.from_numpy(dec.tables.dequantize(dec.tables.decode(payload, lh * lw), lh, lw))[None]
+        y = torch.from_numpy(dec.tables.dequantize(dec.tables.decode(payload, lh, lw), lh, lw))[None]
         one_pass = dec.model.g_s(y)[0, :, :1000, :1200].clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     diff = np.abs(out.astype(int) - one_pass)
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-3

@@ -293,7 +293,7 @@ def test_windowed_reanalysis_matches_analysing_the_filled_image_whole(content_we
     enc = Encoder(content_weights, guard=False)
     header, payload = bitstream.parse(enc(img, boxes=boxes))
     lh, lw = header.latent_height, header.latent_width
-    got = enc.tables.decode(payload, lh * lw)
+    got = enc.tables.decode(payload, lh, lw)
     import torch
 
     whole = torch.from_numpy(fill(img, cover(boxes, 256, 192))).permute(2, 0, 1)[None].float() / 255
@@ -332,7 +332,7 @@ def test_version_1_guarded_frames_still_decode_and_liars_are_refused(content_wei
     enc, dec = Encoder(content_weights, guard=False), Decoder(content_weights)
     img, box = _photo(), (40, 20, 72, 60)
     header, payload = bitstream.parse(enc(img))
-    idx = enc.tables.decode(payload, header.latent_height * header.latent_width)
+    idx = enc.tables.decode(payload, header.latent_height, header.latent_width)
     rects = latent_rects([box], 128, 96, enc.stride, enc.model.M + 2, (header.latent_height, header.latent_width))
     liar = dataclasses.replace(header, flags=bitstream.FLAG_GUARD, guard_boxes=(box,), guard_version=bitstream.GUARD_LATENTS)
     with pytest.raises(CorruptPayloadError, match="guarded"):

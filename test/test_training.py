@@ -417,3 +417,24 @@ def test_retired_presets_are_found_by_model_id_so_old_recordings_decode(tmp_path
     assert found == str(tmp_path / f"default-{old.model_id_hex}.pt") and found not in presets.available()
     img = np.random.default_rng(3).integers(0, 256, (32, 48, 3), dtype=np.uint8)
     assert Decoder(found)(Encoder(random_weights, guard=False)(img)).shape == img.shape
+
+
+def test_variable_rate_hyperprior_trains_every_level_and_exports(tiny_data, tiny_pool, tmp_path):
+    cfg = _config(tiny_data, tmp_path / "run", 30)
+    cfg.arch, cfg.L, cfg.H, cfg.Z, cfg.rates, cfg.lr = "hyperprior", 16, 8, 4, [0.05, 0.002, 0.0001], 1e-2
+    cfg.pool, cfg.photo_share, cfg.eval_every, cfg.eval_side = str(tiny_pool), 0.5, 30, 256
+    ckpt = train(cfg, progress=False)
+    with open(tmp_path / "run" / "eval.csv") as f:
+        rows = {float(r["quality"]): r for r in csv.DictReader(f)}
+    assert sorted(rows) == [0.0, 50.0, 100.0]  # lowest, middle and highest level
+    assert float(rows[0.0]["bpp"]) < float(rows[100.0]["bpp"])  # the levels' rates pull apart
+    export(ckpt, tmp_path / "v2.pt")
+    loaded = load_weights(tmp_path / "v2.pt")
+    assert loaded.model.arch == "hyperprior" and loaded.model.levels == 3 and loaded.metadata["steps"] == 30
+    img = np.random.default_rng(1).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    assert Decoder(str(tmp_path / "v2.pt"))(Encoder(str(tmp_path / "v2.pt"), quality=80)(img)).shape == img.shape
+    from anon_compression_codec.errors import InputError
+
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"arch": "hyperprior", "rates": [0.01]}))
+    with pytest.raises(InputError, match="2..16 `rates`"):
+        Config.load(tmp_path / "c.yaml")

@@ -1,4 +1,4 @@
-"""The two parts of compressai the model is built from (EntropyBottleneck, GDN1), imported without
+"""The parts of compressai the models are built from (EntropyBottleneck, GaussianConditional, GDN1), imported without
 running compressai/__init__.py, which imports every compressai subpackage (its datasets pull in
 torch_geometric and pandas) and costs ~6 s of a node's start-up on 2 cores. The package object
 registered here is compressai's own folder: any other compressai module still imports on demand.
@@ -29,7 +29,7 @@ def _light_package() -> None:
 
 _light_package()
 
-from compressai.entropy_models import EntropyBottleneck  # noqa: E402
+from compressai.entropy_models import EntropyBottleneck, GaussianConditional  # noqa: E402
 from compressai.layers import GDN1  # noqa: E402
 
-__all__ = ["GDN1", "EntropyBottleneck"]
+__all__ = ["GDN1", "EntropyBottleneck", "GaussianConditional"]

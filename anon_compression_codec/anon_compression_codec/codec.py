@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from . import bitstream, presets, runtime
-from .entropy import EntropyTables
+from .entropy import tables_for
 from .errors import InputError, LimitError, ModelMismatchError
 from .geometry import analysis_radius, cover, inner_latent_rects, latent_rects
 from .model import LoadedWeights, load_weights
@@ -58,7 +58,8 @@ class _CodecBase:
         # channels_last: oneDNN's fast layout for these convolutions (measured 1.3-2x on 2 CPU cores).
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model = self.weights.model.to(self.device, memory_format=self.memory_format)
-        self.tables = EntropyTables(self.weights.model)
+        self.tables = tables_for(self.weights.model)
+        self.variable_rate = self.model.arch == "hyperprior"
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
@@ -71,6 +72,17 @@ class _CodecBase:
     def stride(self) -> int:
         return self.model.stride
 
+    def _gain(self, quality_hundredths: int, inverse: bool) -> torch.Tensor | None:
+        """The variable-rate model's channel gains for a quality, as (C, 1, 1); None for one-rate models."""
+        if not self.variable_rate:
+            return None
+        with torch.no_grad():
+            gain = (self.model.inv_gain if inverse else self.model.gain)(quality_hundredths / 100)
+        return gain.float().reshape(-1, 1, 1).to(self.device)
+
+
+DEFAULT_QUALITY = 50.0
+
 
 class Encoder(_CodecBase):
     """`Encoder(weights)(image) -> bytes`; weights is a preset name or a weight file path.
@@ -78,14 +90,30 @@ class Encoder(_CodecBase):
     guard: True (default: the detection stage's default settings), False, or a StageConfig. With
     the guard on, detected faces never enter the bitstream (see privacy/guard.py); `last_boxes` holds the
     regions suppressed in the last frame.
+
+    quality: 0..100 for a variable-rate (hyperprior) model, carried in each frame in 1/100 steps
+    (`set_quality` changes it between frames); one-rate models accept it and ignore it.
     """
 
-    def __init__(self, weights: str | Path | None = None, *, guard: bool | object = True, **kwargs) -> None:
+    def __init__(self, weights: str | Path | None = None, *, guard: bool | object = True, quality: float = DEFAULT_QUALITY,
+                 **kwargs) -> None:  # fmt: skip
         super().__init__(weights, **kwargs)
         self.stage = None
         self._pool: ThreadPoolExecutor | None = None
         self.set_guard(guard)
+        self.set_quality(quality)
         self.last_boxes: tuple[tuple[int, int, int, int], ...] = ()
+
+    def set_quality(self, quality: float) -> None:
+        """0..100 (anything else: InputError); rounded to the 1/100 that frames carry."""
+        if isinstance(quality, bool) or not isinstance(quality, int | float) or not 0 <= quality <= 100:
+            raise InputError(f"quality must be a number in 0..100, found {quality!r}")
+        self.quality_hundredths = round(quality * 100)
+        self._gain_now = self._gain(self.quality_hundredths, inverse=False)
+
+    @property
+    def quality(self) -> float:
+        return self.quality_hundredths / 100
 
     def set_guard(self, guard: bool | object) -> None:
         """Switch the privacy guard: exactly False, True (default settings) or a StageConfig;
@@ -140,9 +168,7 @@ class Encoder(_CodecBase):
         for y0, x0, y1, x1 in touched:
             wy0, wx0, wy1, wx1 = max(0, y0 - reach), max(0, x0 - reach), min(lh, y1 + reach), min(lw, x1 + reach)
             window = padded[..., wy0 * s : wy1 * s, wx0 * s : wx1 * s].contiguous(memory_format=self.memory_format)
-            with self._autocast():
-                y = self.model.g_a(window)[0].float().cpu().numpy()
-            symbols = self.tables.quantize(y).reshape(idx.shape[0], wy1 - wy0, wx1 - wx0)
+            symbols = self.tables.quantize(self._analysis(window)).reshape(idx.shape[0], wy1 - wy0, wx1 - wx0)
             grid[:, y0:y1, x0:x1] = symbols[:, y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0]
 
     def _detector(self) -> ThreadPoolExecutor:
@@ -172,9 +198,14 @@ class Encoder(_CodecBase):
         h, w = x.shape[2:]
         s = self.stride
         x = F.pad(x, (0, (-w) % s, 0, (-h) % s), mode="replicate").contiguous(memory_format=self.memory_format)
-        with self._autocast():
-            y = self.model.g_a(x)[0].float().cpu().numpy()
+        y = self._analysis(x)
         return self.tables.quantize(y), y.shape, h, w
+
+    def _analysis(self, x: torch.Tensor) -> np.ndarray:
+        """(1, 3, H, W) -> the (C, H/s, W/s) latent the tables quantize (gained for the frame's quality)."""
+        with self._autocast():
+            y = self.model.g_a(x)[0].float()
+        return (y if self._gain_now is None else y * self._gain_now).cpu().numpy()
 
     def _pack(self, analysed: tuple[np.ndarray, tuple[int, ...], int, int], channels: int, boxes, rgb: np.ndarray) -> bytes:
         """Guard `boxes` (guard version 2: their pixels filled from outside, the latents that see
@@ -194,9 +225,11 @@ class Encoder(_CodecBase):
             flags = bitstream.FLAG_GUARD
             settings = self.stage.config.settings_id() if self.stage is not None else 0
         self.last_boxes = guarded
-        payload = self.tables.encode(idx)
+        payload = self.tables.encode(idx, *shape[1:])
+        version = bitstream.VERSION_HYPERPRIOR if self.variable_rate else bitstream.VERSION
+        quality = self.quality_hundredths if self.variable_rate else 0
         header = bitstream.Header(
-            self.model_id, channels, h, w, *shape, len(payload), flags, bitstream.VERSION, settings, guarded
+            self.model_id, channels, h, w, *shape, len(payload), flags, version, settings, guarded, quality=quality
         )
         return bitstream.pack(header, payload)
 
@@ -258,7 +291,9 @@ class Decoder(_CodecBase):
                 f"frame was made by model {header.model_id.hex()}, this decoder has {self.model_id.hex()} "
                 f"({self.weights.path}); load the encoder's weights"
             )
-        expected = (self.model.N, -(-header.height // self.stride), -(-header.width // self.stride))
+        if (header.version == bitstream.VERSION_HYPERPRIOR) != self.variable_rate:
+            raise bitstream.CorruptPayloadError(f"bitstream version {header.version} does not fit a {self.model.arch} model")
+        expected = (self.tables.channels, -(-header.height // self.stride), -(-header.width // self.stride))
         found = (header.latent_channels, header.latent_height, header.latent_width)
         if found != expected:
             raise bitstream.CorruptPayloadError(f"latent shape {found} does not match {expected} for this model and size")
@@ -270,7 +305,7 @@ class Decoder(_CodecBase):
             raise InputError(f"channel_order must be 'rgb' or 'bgr', found {channel_order!r}")
         header, payload = self.check(data)
         lh, lw = header.latent_height, header.latent_width
-        idx = self.tables.decode(payload, lh * lw)
+        idx = self.tables.decode(payload, lh, lw)
         guarded = np.zeros((lh, lw), bool)
         if header.guard_applied:
             blank = latent_rects if header.guard_version == bitstream.GUARD_LATENTS else inner_latent_rects
@@ -278,7 +313,7 @@ class Decoder(_CodecBase):
             privacy_guard.verify(idx, rects, self.tables.fill, lw)
             for y0, x0, y1, x1 in rects:
                 guarded[y0:y1, x0:x1] = True
-        img = self._synthesize(idx, lh, lw, guarded)[: header.height, : header.width]
+        img = self._synthesize(idx, lh, lw, guarded, header.quality)[: header.height, : header.width]
         if header.height * header.width > RELEASE_ABOVE_PIXELS:
             runtime.release_freed_memory()  # a frame this large must not leave the process at its peak
         if header.guard_boxes:
@@ -287,10 +322,13 @@ class Decoder(_CodecBase):
             return np.ascontiguousarray(img.mean(axis=2).round().astype(np.uint8))
         return np.ascontiguousarray(img[..., ::-1] if channel_order == "bgr" else img)
 
-    def _synthesize(self, idx: np.ndarray, lh: int, lw: int, guarded: np.ndarray) -> np.ndarray:
+    def _synthesize(self, idx: np.ndarray, lh: int, lw: int, guarded: np.ndarray, quality: int = 0) -> np.ndarray:
         """(C, lh*lw) symbols -> (lh*stride, lw*stride, 3) uint8, tile by tile."""
         s, t, halo = self.stride, SYNTHESIS_TILE, SYNTHESIS_HALO
         y = self.tables.dequantize(idx, lh, lw)
+        inv_gain = self._gain(quality, inverse=True)
+        if inv_gain is not None:  # the fill symbol is 0 here, so the fill pattern does not depend on it
+            y = y * inv_gain.cpu().numpy()
         is_fill = (idx.reshape(-1, lh, lw) == self.tables.fill[:, None, None]).all(axis=0)
         out = np.empty((lh * s, lw * s, 3), np.uint8)
         self.tiles_synthesized = 0

@@ -18,6 +18,10 @@ Weight files come in two formats:
   compressai's naming (g_a, g_s, entropy_bottleneck), fp16 or fp32 storage.
 Both load into the same model; the model identifier is a hash of the fp32 weights, including the
 quantized CDF tables, so encoder and decoder agree bit-exactly on the entropy model.
+
+Codec v2's gained hyperprior (hyperprior.py) uses the same format with "arch": "hyperprior" and its
+sizes; its CDF tables must be stored (they are computed once, at export, never by a loader), and
+its integer hyper-synthesis keeps fp32 parameters so its integer weights are exactly the trained ones.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from torch import nn
 
 from ._compressai import GDN1, EntropyBottleneck
 from .errors import WeightsError
+from .hyperprior import GainedHyperprior
 
 WEIGHTS_FORMAT = "anon_compression_weights"
 WEIGHTS_FORMAT_VERSION = 1
@@ -53,6 +58,9 @@ def deconv(in_channels: int, out_channels: int, kernel_size: int = 5, stride: in
 
 class AnonAutoencoder(nn.Module):
     """Factorized-prior autoencoder with compressai's model protocol (forward/update/aux_loss)."""
+
+    arch = "factorized"
+    levels = 1  # one rate: `quality` is accepted and ignored
 
     def __init__(self, N: int = 64, M: int = 2, S: int | None = None) -> None:
         super().__init__()
@@ -80,7 +88,11 @@ class AnonAutoencoder(nn.Module):
         """Input sides must be multiples of this (the codec pads to it)."""
         return 2 ** (self.M + 2)
 
-    def forward(self, x: torch.Tensor) -> dict[str, Any]:
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"N": self.N, "M": self.M, "S": self.S}
+
+    def forward(self, x: torch.Tensor, quality: float | None = None) -> dict[str, Any]:
         """Inside a bf16 autocast region only the transforms run in bf16: the entropy model, its
         likelihoods and the returned x_hat stay fp32 (rates from bf16 likelihoods are too coarse)."""
         y = self.g_a(x)
@@ -95,9 +107,13 @@ class AnonAutoencoder(nn.Module):
         return self.entropy_bottleneck.update(force=force)
 
 
+Model = AnonAutoencoder | GainedHyperprior
+ARCHS = {"factorized": AnonAutoencoder, "hyperprior": GainedHyperprior}
+
+
 @dataclass
 class LoadedWeights:
-    model: AnonAutoencoder
+    model: Model
     model_id: bytes
     path: str
     stored_dtype: str
@@ -108,10 +124,13 @@ class LoadedWeights:
         return self.model_id.hex()
 
 
-def compute_model_id(model: AnonAutoencoder) -> bytes:
-    """First 8 bytes of SHA-256 over N, M (S where it differs from N) and every tensor as
-    fp32/int32, in key order."""
-    h = hashlib.sha256(f"N={model.N};M={model.M};".encode() + (f"S={model.S};".encode() if model.S != model.N else b""))
+def compute_model_id(model: Model) -> bytes:
+    """First 8 bytes of SHA-256 over the sizes (factorized: N, M, S where it differs from N;
+    hyperprior: its arch and every size) and every tensor as fp32/int32, in key order."""
+    if model.arch == "factorized":
+        h = hashlib.sha256(f"N={model.N};M={model.M};".encode() + (f"S={model.S};".encode() if model.S != model.N else b""))
+    else:
+        h = hashlib.sha256(f"arch={model.arch};".encode() + "".join(f"{k}={v};" for k, v in sorted(model.sizes.items())).encode())
     for key, value in sorted(model.state_dict().items()):
         t = value.detach().cpu().contiguous()
         t = t.to(torch.float32) if t.is_floating_point() else t.to(torch.int32)
@@ -146,18 +165,25 @@ def load_weights(path: str | Path, device: str = "cpu") -> LoadedWeights:
         raise WeightsError(f"{path} is not a readable torch weight file ({type(exc).__name__}: {exc})") from None
     if not isinstance(blob, dict) or not {"N", "M", "state_dict"} <= blob.keys():
         raise WeightsError(f"{path} is not a codec weight file: expected a dict with N, M and state_dict")
+    arch = blob.get("arch", "factorized")
+    if arch not in ARCHS:
+        raise WeightsError(f"{path}: unknown model architecture {arch!r} (this codec knows {sorted(ARCHS)})")
     try:
-        N, M, S = int(blob["N"]), int(blob["M"]), int(blob.get("S", blob["N"]))
-    except (TypeError, ValueError):
-        found = f"{blob['N']!r}, {blob['M']!r}, {blob.get('S')!r}"
-        raise WeightsError(f"{path}: N, M and S must be integers, found {found}") from None
-    model = AnonAutoencoder(N, M, S)
+        if arch == "factorized":
+            model = AnonAutoencoder(int(blob["N"]), int(blob["M"]), int(blob.get("S", blob["N"])))
+        else:
+            model = GainedHyperprior(**{k: int(v) for k, v in dict(blob["sizes"]).items()})
+    except (TypeError, ValueError, KeyError, WeightsError) as exc:
+        raise WeightsError(f"{path}: invalid model sizes ({exc})") from None
     state = _canonical_state_dict(dict(blob["state_dict"]))
-    has_cdf = all(f"entropy_bottleneck.{b}" in state and state[f"entropy_bottleneck.{b}"].numel() > 0 for b in CDF_BUFFERS)
+    tables = [n for n in ("entropy_bottleneck", "gaussian_conditional") if hasattr(model, n)]
+    has_cdf = all(f"{n}.{b}" in state and state[f"{n}.{b}"].numel() > 0 for n in tables for b in CDF_BUFFERS)
     if has_cdf:
-        eb = model.entropy_bottleneck
-        for b in CDF_BUFFERS:  # size the empty buffers so load_state_dict accepts the tables
-            getattr(eb, b).resize_(state[f"entropy_bottleneck.{b}"].shape)
+        for n in tables:
+            for b in CDF_BUFFERS:  # size the empty buffers so load_state_dict accepts the tables
+                getattr(getattr(model, n), b).resize_(state[f"{n}.{b}"].shape)
+    elif arch != "factorized":
+        raise WeightsError(f"{path}: a hyperprior weight file must carry its CDF tables (export it with save_weights)")
     else:
         for b in CDF_BUFFERS:
             state.pop(f"entropy_bottleneck.{b}", None)
@@ -179,16 +205,18 @@ def load_weights(path: str | Path, device: str = "cpu") -> LoadedWeights:
     return LoadedWeights(model.to(device), model_id, str(path), stored, dict(blob.get("metadata") or {}))
 
 
-def save_weights(model: AnonAutoencoder, path: str | Path, *, half: bool = True, metadata: dict[str, Any] | None = None) -> bytes:
+def save_weights(model: Model, path: str | Path, *, half: bool = True, metadata: dict[str, Any] | None = None) -> bytes:
     """Write our format. With half=True the parameters are stored as fp16 (buffers such as GDN's
-    tiny pedestal stay fp32, fp16 would flush them to zero) and the CDF tables and the model
+    tiny pedestal stay fp32, fp16 would flush them to zero; so do the integer hyper-synthesis's
+    parameters, whose integer forms must stay the trained ones) and the CDF tables and the model
     identifier are those of the fp16-rounded weights, which every loader will see."""
     model = model.cpu()
-    params = {name for name, _ in model.named_parameters()}
+    params = {name for name, _ in model.named_parameters() if not name.startswith("h_s.")}
     if half:
         with torch.no_grad():
-            for p in model.parameters():
-                p.copy_(p.half().float())
+            for name, p in model.named_parameters():
+                if name in params:
+                    p.copy_(p.half().float())
     model.update(force=True)
     model_id = compute_model_id(model)
     state = {k: (v.half() if half and k in params else v).clone() for k, v in model.state_dict().items()}
@@ -199,6 +227,7 @@ def save_weights(model: AnonAutoencoder, path: str | Path, *, half: bool = True,
             "N": model.N,
             "M": model.M,
             **({"S": model.S} if model.S != model.N else {}),
+            **({"arch": model.arch, "sizes": model.sizes} if model.arch != "factorized" else {}),
             "model_id": model_id.hex(),
             "dtype": "float16" if half else "float32",
             "metadata": metadata or {},

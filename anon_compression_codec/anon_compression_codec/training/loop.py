@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 import torch
 import yaml
+from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -39,6 +40,7 @@ from ..data.offline import lfw_faces
 from ..data.pool import manifest as pool_manifest
 from ..data.pool import read as pool_read
 from ..errors import InputError
+from ..hyperprior import GainedHyperprior
 from ..model import CDF_BUFFERS, AnonAutoencoder, load_weights, save_weights
 from .losses import HEAD_TERMS, RoiRateDistortionLoss
 from .samples import FaceBank, TrainingSet, collate
@@ -46,9 +48,14 @@ from .samples import FaceBank, TrainingSet, collate
 
 @dataclass
 class Config:
+    arch: str = "factorized"  # or "hyperprior": codec v2 (hyperprior.py), one model for all `rates`
     N: int = 64
     M: int = 2
     S: int = 0  # synthesis width; 0 = N (the reference's symmetric model)
+    L: int = 128  # hyperprior: latent channels
+    H: int = 64  # hyperprior: hyper-transform channels
+    Z: int = 32  # hyperprior: hyper-latent channels
+    rates: list = field(default_factory=list)  # hyperprior: the rate weight of each level, low quality first
     labels: str = "data/offline/labels.json"
     root: str = ""  # images are relative to this; empty = the labels file's folder
     crop: int = 192
@@ -98,7 +105,19 @@ class Config:
             raise InputError(f"{path}: head must be one of {HEAD_TERMS}, lr_schedule constant or cosine")
         if cfg.precision not in PRECISIONS:
             raise InputError(f"{path}: precision must be one of {PRECISIONS}, found {cfg.precision!r}")
+        if cfg.arch not in ARCHS or (cfg.arch == "hyperprior" and not (2 <= len(cfg.rates) <= 16)):
+            raise InputError(f"{path}: arch must be one of {ARCHS}; a hyperprior needs 2..16 `rates`")
         return cfg
+
+    def build(self) -> nn.Module:
+        if self.arch == "hyperprior":
+            return GainedHyperprior(self.N, self.L, self.S or self.N, self.H, self.Z, len(self.rates), self.M)
+        return AnonAutoencoder(self.N, self.M, self.S or None)
+
+    def qualities(self) -> list[float]:
+        """The trained levels as qualities 0..100 (one level, 50, for the factorized model)."""
+        n = len(self.rates) if self.arch == "hyperprior" else 1
+        return [100 * i / (n - 1) for i in range(n)] if n > 1 else [50.0]
 
     def lr_at(self, step: int) -> float:
         if step < self.warmup:
@@ -110,6 +129,7 @@ class Config:
 
 
 PRECISIONS = ("auto", "bf16", "fp32")
+ARCHS = ("factorized", "hyperprior")
 
 
 def use_bf16(precision: str, log=print) -> bool:
@@ -143,7 +163,7 @@ def prefetched(batches: Iterable, depth: int) -> Iterator:
         yield item
 
 
-def _init_from(model: AnonAutoencoder, path: str) -> None:
+def _init_from(model: nn.Module, path: str) -> None:
     """Start from a weight file or a preset name: every tensor whose name and shape fit (a wider synthesis starts
     fresh); the CDF tables are rebuilt at export, so they are not carried over."""
     own = model.state_dict()
@@ -183,12 +203,12 @@ def _eval_images(cfg: Config) -> list[torch.Tensor]:
 
 
 @torch.no_grad()
-def evaluate_step(model: AnonAutoencoder, images: list[torch.Tensor]) -> dict[str, float]:
+def evaluate_step(model: nn.Module, images: list[torch.Tensor], quality: float = 50.0) -> dict[str, float]:
     """Mean bpp (from the likelihoods of the rounded latent) and PSNR over the images."""
     model.eval()
     bits, pixels, psnrs = 0.0, 0, []
     for x in images:
-        out = model(x)
+        out = model(x, quality=quality)
         bits += float(sum(-torch.log2(lk).sum() for lk in out["likelihoods"].values()))
         pixels += x.shape[2] * x.shape[3]
         mse = float(torch.mean((out["x_hat"].clamp(0, 1) - x) ** 2))
@@ -213,7 +233,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
                           photo_share=cfg.photo_share, base_side=cfg.base_side)  # fmt: skip
     eval_images = _eval_images(cfg) if cfg.eval_every else []
 
-    model = AnonAutoencoder(cfg.N, cfg.M, cfg.S or None)
+    model = cfg.build()
     if cfg.init:
         _init_from(model, cfg.init)
     bf16 = use_bf16(cfg.precision)
@@ -225,6 +245,8 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     opt = torch.optim.Adam(main_params, lr=cfg.lr)
     aux_opt = torch.optim.Adam(aux_params, lr=cfg.aux_lr)
     criterion = RoiRateDistortionLoss(cfg.bg, cfg.hbox, cfg.vbox, cfg.rate, cfg.head, cfg.head_cells)
+    qualities, rates = cfg.qualities(), cfg.rates or [cfg.rate]
+    eval_qualities = sorted({qualities[0], qualities[len(qualities) // 2], qualities[-1]})
     step = 0
     if resume and ckpt_path.is_file():
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
@@ -254,16 +276,17 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     eval_file = open(out / "eval.csv", "w" if eval_new else "a", newline="")  # noqa: SIM115
     eval_log = csv.writer(eval_file)
     if eval_new:
-        eval_log.writerow(["step", "bpp", "psnr", "lr"])
+        eval_log.writerow(["step", "bpp", "psnr", "lr", "quality"])
         eval_file.flush()  # a run killed before its first evaluation must still leave the header
     for x, heads, bodies in prefetched(loader, cfg.prefetch):
         if step >= cfg.steps:
             break
         for group in opt.param_groups:
             group["lr"] = cfg.lr_at(step)
+        level = step % len(qualities)  # every level in turn: each sees the same share of the photos
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            output = model(x.contiguous(memory_format=layout))
-        terms = criterion(output, x, heads, bodies)
+            output = model(x.contiguous(memory_format=layout), quality=qualities[level])
+        terms = criterion(output, x, heads, bodies, rate=rates[level])
         opt.zero_grad()
         terms["loss"].backward()
         if cfg.clip:
@@ -284,11 +307,13 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
             for k, v in values.items():
                 writer.add_scalar(f"train/{k}", v, step)
         if eval_images and (step % cfg.eval_every == 0 or step == cfg.steps):
-            figures = evaluate_step(model, eval_images)
-            eval_log.writerow([step, f"{figures['bpp']:.4f}", f"{figures['psnr']:.3f}", f"{cfg.lr_at(step):.2e}"])
+            for quality in eval_qualities:
+                figures = evaluate_step(model, eval_images, quality)
+                eval_log.writerow([step, f"{figures['bpp']:.4f}", f"{figures['psnr']:.3f}", f"{cfg.lr_at(step):.2e}",
+                                   f"{quality:g}"])  # fmt: skip
+                for k, v in figures.items():
+                    writer.add_scalar(f"eval/{k}/q{quality:g}", v, step)
             eval_file.flush()
-            for k, v in figures.items():
-                writer.add_scalar(f"eval/{k}", v, step)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             _checkpoint(ckpt_path, model, opt, aux_opt, step, cfg)
     bar.close()
@@ -309,7 +334,7 @@ def export(ckpt: str | Path, out: str | Path, half: bool = True, metadata: dict 
     """A training checkpoint -> our weight format, with the config and step count in its metadata."""
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
     cfg = state["config"]
-    model = AnonAutoencoder(cfg["N"], cfg["M"], cfg.get("S") or None)
+    model = Config(**{k: v for k, v in cfg.items() if k in Config.__dataclass_fields__}).build()
     try:  # strict: a checkpoint missing any weight must not export with random ones
         model.load_state_dict(copy.deepcopy(state["model"]), strict=True)
     except RuntimeError as exc:

@@ -114,7 +114,9 @@ class RoiRateDistortionLoss(torch.nn.Module):
             raise ValueError(f"head term must be one of {HEAD_TERMS}, not {head!r}")
         self.bg, self.hbox, self.vbox, self.rate, self.head, self.head_cells = bg, hbox, vbox, rate, head, head_cells
 
-    def forward(self, output: dict, x: Tensor, heads: Sequence[Tensor], bodies: Sequence[Tensor]) -> dict[str, Tensor]:
+    def forward(self, output: dict, x: Tensor, heads: Sequence[Tensor], bodies: Sequence[Tensor],
+                rate: float | None = None) -> dict[str, Tensor]:  # fmt: skip
+        """`rate` overrides the rate weight (a variable-rate model trains each level with its own)."""
         x_hat = output["x_hat"]
         batch, _, height, width = x.shape
         bpp = sum(-torch.log2(lk).sum() for lk in output["likelihoods"].values()) / (batch * height * width)
@@ -124,7 +126,7 @@ class RoiRateDistortionLoss(torch.nn.Module):
         mse = err.mean()
         head = box_mean_error(err, *pad_boxes(heads), invert=inverted)
         body = box_mean_error(err, *pad_boxes(bodies))
-        loss = self.bg * mse + self.hbox * head + self.vbox * body + self.rate * bpp
+        loss = self.bg * mse + self.hbox * head + self.vbox * body + (self.rate if rate is None else rate) * bpp
         psnr = -10 * torch.log10(mse.detach().clamp(min=1e-10))
         return {"loss": loss, "mse": mse, "head": head, "body": body, "bpp": bpp, "psnr": psnr}
 
