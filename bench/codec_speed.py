@@ -4,6 +4,7 @@ entropy coding, full decode to uint8) at 640x480 and 1280x720, per model size an
 variant, beside JPEG and AVIF measured in the same run. Prints a markdown table.
 
     .venv/bin/python bench/codec_speed.py [--threads 2] [--repeats 15] [--variants eager,channels_last,bf16]
+        [--models preset,hyper-40-2-128-64] [--sizes 640x480]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 from anon_compression_codec import AnonAutoencoder, Decoder, Encoder, presets, save_weights
 from anon_compression_codec.evaluation import baselines
 from anon_compression_codec.evaluation.timing import SIZES, frames, median_ms
+from anon_compression_codec.hyperprior import GainedHyperprior
 
 
 def main() -> None:
@@ -26,8 +28,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--variants", default="eager,channels_last")
+    parser.add_argument("--sizes", default=",".join(SIZES), help=f"comma-separated, of {','.join(SIZES)}")
     parser.add_argument("--models", default="preset,paper,32-2-48,32-2-64,32-2-80,64-2",
-                        help="'preset' = the default preset, a preset name, or N-M[-S] = random init of that size")
+                        help="'preset' = the default preset, a preset name, a weight file, N-M[-S] = random init of "
+                             "that size, or hyper-N-M-L-S = a random codec v2 (hyperprior) of that size")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp())
@@ -39,17 +43,23 @@ def main() -> None:
         elif spec in presets.available():
             path = presets.resolve(spec)
             weights[f"{spec} ({Encoder(str(path)).model.name})"] = str(path)
+        elif Path(spec).is_file():
+            weights[f"{Path(spec).stem} ({Encoder(spec).model.name})"] = spec
         else:
             torch.manual_seed(0)
             path = tmp / f"{spec}.pt"
-            save_weights(AnonAutoencoder(*map(int, spec.split("-"))), path)
+            if spec.startswith("hyper-"):
+                N, M, L, S = map(int, spec.split("-")[1:])
+                save_weights(GainedHyperprior(N=N, M=M, L=L, S=S), path)
+            else:
+                save_weights(AnonAutoencoder(*map(int, spec.split("-"))), path)
             weights[f"random {spec}"] = str(path)
 
     machine = platform.processor() or platform.machine()
     print(f"machine: {machine}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     print("| codec | variant | size | encode ms | decode ms | bytes |")
     print("|---|---|---|---|---|---|")
-    for size_name, image in frames(SIZES).items():
+    for size_name, image in frames({k: v for k, v in SIZES.items() if k in args.sizes.split(",")}).items():
         for name, path in weights.items():
             for variant in args.variants.split(","):
                 cl, precision = variant != "eager", "bf16" if variant == "bf16" else "fp32"  # bf16: channels_last too

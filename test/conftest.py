@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from anon_compression_codec import AnonAutoencoder, save_weights
+from anon_compression_codec.hyperprior import GainedHyperprior
 
 # ROS tests of one run talk only to each other: a random DDS domain for this session (every node a
 # test starts inherits it), unless the caller chose one.
@@ -56,6 +57,25 @@ def content_weights(tmp_path_factory) -> str:
 def other_weights(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("weights") / "other.pt"
     save_weights(make_model(seed=1), path)
+    return str(path)
+
+
+def make_hyper(seed: int = 0) -> GainedHyperprior:
+    """A small random codec v2 model whose latents vary (a fresh one rounds nearly all to 0)."""
+    torch.manual_seed(seed)
+    model = GainedHyperprior(N=8, L=12, S=8, H=8, Z=4, levels=3, M=1)
+    with torch.no_grad():
+        model.g_a[-1].weight.mul_(300)
+        model.h_a[-1].weight.mul_(30)
+        for layer in model.h_s:
+            layer.weight.mul_(4)
+    return model
+
+
+@pytest.fixture(scope="session")
+def hyper_weights(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("hyper") / "hyper.pt"
+    save_weights(make_hyper(), path)
     return str(path)
 
 

@@ -16,28 +16,8 @@ from anon_compression_codec import bitstream
 from anon_compression_codec.codec import Decoder, Encoder
 from anon_compression_codec.errors import CorruptPayloadError, InputError
 from anon_compression_codec.geometry import inner_latent_rects
-from anon_compression_codec.hyperprior import GainedHyperprior
 from anon_compression_codec.integer import IntegerConv, IntegerSequential
 from anon_compression_codec.model import load_weights, save_weights
-
-
-def _hyper(seed: int = 0) -> GainedHyperprior:
-    """A small random hyperprior whose latents vary (a fresh one rounds nearly everything to 0)."""
-    torch.manual_seed(seed)
-    model = GainedHyperprior(N=8, L=12, S=8, H=8, Z=4, levels=3, M=1)
-    with torch.no_grad():
-        model.g_a[-1].weight.mul_(300)
-        model.h_a[-1].weight.mul_(30)
-        for layer in model.h_s:
-            layer.weight.mul_(4)
-    return model
-
-
-@pytest.fixture(scope="module")
-def hyper_weights(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("hyper") / "hyper.pt"
-    save_weights(_hyper(), path)
-    return str(path)
 
 
 @pytest.fixture

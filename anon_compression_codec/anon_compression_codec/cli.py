@@ -34,10 +34,16 @@ def _progress(items: Iterable, total: int | None, desc: str) -> Iterable:
 def cmd_encode(args: argparse.Namespace) -> int:
     from .codec import Encoder
 
-    enc = Encoder(args.weights, threads=args.threads, guard=not args.no_guard)
-    data = enc(io.read_image(args.input), channel_order="bgr")
+    enc = Encoder(args.weights, threads=args.threads, guard=not args.no_guard, quality=args.quality)
+    image = io.read_image(args.input)
+    if args.target_bpp is not None:
+        data = enc.encode_to_bpp(image, args.target_bpp, channel_order="bgr")
+    else:
+        data = enc(image, channel_order="bgr")
     args.output.write_bytes(data)
-    print(f"{args.output}: {len(data)} bytes")
+    header = bitstream.peek_header(data)
+    quality = f", quality {header.quality / 100:g}" if header.version == bitstream.VERSION_HYPERPRIOR else ""
+    print(f"{args.output}: {len(data)} bytes, {len(data) * 8 / (header.height * header.width):.4f} bpp{quality}")
     return 0
 
 
@@ -360,6 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     enc = add("encode", cmd_encode, "image -> .acl frame")
     enc.add_argument("--no-guard", action="store_true", help="do not suppress detected faces (learned anonymization only)")
+    rate = enc.add_mutually_exclusive_group()
+    rate.add_argument("--quality", type=float, default=50.0, help="0..100, variable-rate (codec v2) models (default 50)")
+    rate.add_argument("--target-bpp", type=float, default=None,
+                      help="the highest quality that spends at most this many bits per pixel")  # fmt: skip
     add("decode", cmd_decode, ".acl frame -> image")
     rt = add("roundtrip", cmd_roundtrip, "image, folder or video -> decoded copy, with rate/quality/speed figures")
     rt.add_argument("--max-frames", type=int, default=None, help="stop a video after this many frames")

@@ -149,6 +149,35 @@ class Encoder(_CodecBase):
             boxes = detection.result() if detection is not None else boxes  # a failed detection raises: no frame
         return self._pack(analysed, channels, boxes, rgb)
 
+    def encode_to_bpp(self, image: np.ndarray, target_bpp: float, channel_order: ChannelOrder = "rgb") -> bytes:
+        """The highest-quality frame (to 0.4 quality points) that spends at most `target_bpp` bits per
+        pixel, or the lowest quality's frame if none does; faces are detected once. One-rate models
+        encode as `encode`. The encoder's quality is left as it was."""
+        if not target_bpp > 0:
+            raise InputError(f"target_bpp must be positive, found {target_bpp!r}")
+        rgb, _ = _as_rgb(image, channel_order)
+        boxes = None if self.stage is None else self.stage(np.ascontiguousarray(rgb[..., ::-1]))
+        if not self.variable_rate:
+            return self.encode(rgb, boxes=boxes)
+        saved, best, low, high = self.quality, None, 0.0, 100.0
+        try:
+            for quality in [100.0] + [None] * BPP_SEARCH_STEPS:
+                quality = (low + high) / 2 if quality is None else quality
+                self.set_quality(quality)
+                data = self.encode(rgb, boxes=boxes)
+                if len(data) * 8 <= target_bpp * rgb.shape[0] * rgb.shape[1]:
+                    best, low = data, quality
+                    if quality == 100.0:
+                        break
+                else:
+                    high = quality
+            if best is None:
+                self.set_quality(0.0)
+                best = self.encode(rgb, boxes=boxes)
+        finally:
+            self.set_quality(saved)
+        return best
+
     @torch.inference_mode()
     def _analyse_filled(self, idx: np.ndarray, shape: tuple[int, ...], rgb: np.ndarray, boxes) -> None:
         """Replace (in place) the symbols of every latent whose receptive field touches a box by
@@ -234,6 +263,7 @@ class Encoder(_CodecBase):
         return bitstream.pack(header, payload)
 
 
+BPP_SEARCH_STEPS = 8  # bisection steps of encode_to_bpp: 100 / 2^8 = 0.4 quality points
 REANALYSE_ABOVE_BOXES = 16  # more guarded boxes than this: the filled image is analysed whole, once
 DEFAULT_MAX_PIXELS = 4096 * 4096  # a 16.8 MP frame: above the largest camera a robot is likely to carry
 DEFAULT_MAX_GUARD_BOXES = 1024

@@ -19,6 +19,7 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from anon_compression_codec import CodecError, Encoder, StageConfig
 from anon_compression_codec.privacy.stage import VIDEO
+from anon_compression_codec.ratecontrol import RateController
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import camera_info, common, graph, image_conversion
@@ -38,6 +39,11 @@ class EncoderNode(common.GraphNode):
         self.precision = common.declare_precision(self)
         self.max_rate_hz = d(self, "max_rate_hz", "Encode at most this many frames per second; 0 = every frame.",
                              float_range=(0.0, 120.0))  # fmt: skip
+        self.quality = d(self, "quality", "Picture quality 0..100 of a variable-rate (codec v2) model; one-rate "
+                         "models ignore it. Live.", float_range=(0.0, 100.0))  # fmt: skip
+        self.target_kbps = d(self, "target_kbps", "Hold this bit rate (kbit/s) by choosing each frame's quality from "
+                             "the last frames' sizes; 0 = off (fixed `quality`). Live.", float_range=(0.0, 1e6))  # fmt: skip
+        self.rate_control: RateController | None = None
         self.max_side = d(self, "max_side", "Resize so the longest side is at most this; 0 = keep the size.",
                           int_range=(0, 8192))  # fmt: skip
         self.guard = d(self, "guard", "Privacy guard: suppress detected faces in the latent before entropy coding. "
@@ -99,7 +105,10 @@ class EncoderNode(common.GraphNode):
         if self.stage_config is None:  # a broken guard_config never falls back to other settings
             raise CodecError("guard_config could not be read; fix it and restart the node")
         codec = Encoder(weights or None, device=device, guard=self.stage_config if self.guard else False,
-                        precision=self.precision)  # fmt: skip
+                        precision=self.precision, quality=self.quality)  # fmt: skip
+        if self.target_kbps and not codec.variable_rate:
+            self.get_logger().warning(f"target_kbps {self.target_kbps:g} needs a variable-rate model; "
+                                      f"{codec.model.name} codes at one rate")  # fmt: skip
         self.get_logger().info(f"encoder ready: weights {codec.weights.path} (model {codec.model_id.hex()}) on {device}")
         self.stats.ok()
         return codec
@@ -114,11 +123,16 @@ class EncoderNode(common.GraphNode):
             self.codec = codec
         if "threads" in new:
             torch.set_num_threads(new["threads"])
+        if "quality" in new or "target_kbps" in new:
+            self.rate_control = None  # restarts from the new quality or budget
+            if self.codec is not None:
+                self.codec.set_quality(new.get("quality", self.quality))
         if "rate_hz" in new and self.camera is not None:
             self.timer.cancel()
             self.destroy_timer(self.timer)
             self.timer = self.create_timer(1.0 / new["rate_hz"], self._tick)
-        for name in ("weights", "device", "threads", "max_rate_hz", "max_side", "rate_hz", "loop", "frame_id"):
+        for name in ("weights", "device", "threads", "max_rate_hz", "max_side", "rate_hz", "loop", "frame_id", "quality",
+                     "target_kbps"):  # fmt: skip
             if name in new:
                 setattr(self, name, new[name])
         return common.ACCEPT
@@ -195,13 +209,24 @@ class EncoderNode(common.GraphNode):
                 f"encoding failed, frame dropped ({n} so far): {exc!r}", throttle_duration_sec=ERROR_THROTTLE_S
             )
             return
-        self._last_encode = time.monotonic()
+        now, last = time.monotonic(), self._last_encode
+        self._last_encode = now
+        self._control_rate(len(data) * 8, now - last if last else 1.0 / self.rate_hz)
         msg = to_message(data, encoding, header)
         self.pub.publish(msg)
         self._publish_camera_info(source_size, msg)
         self.stats.frame(time.perf_counter() - t0, len(data))
         self.stats.gauge("guarded_regions", len(self.codec.last_boxes))
 
+
+    def _control_rate(self, bits: int, interval_s: float) -> None:
+        """With target_kbps: the next frame's quality from this frame's size (ratecontrol.py)."""
+        if not self.target_kbps or not self.codec.variable_rate:
+            return
+        if self.rate_control is None:
+            self.rate_control = RateController(self.target_kbps, self.codec.quality)
+        self.codec.set_quality(round(self.rate_control.update(bits, interval_s), 2))
+        self.stats.gauge("quality", self.codec.quality)
 
     def _publish_camera_info(self, source_size: tuple[int, int], msg: CompressedLatent) -> None:
         """The calibration rescaled to the encoded size, stamped as the frame; none when it was made
