@@ -72,3 +72,21 @@ def test_bench_quick_writes_results_and_plots(tmp_path, weights):
     for png in ("bpp_vs_person_retention.png", "bpp_vs_face_survival.png", "latency_640x480.png"):
         assert (tmp_path / png).stat().st_size > 1000
     assert (tmp_path / "results.md").read_text().count("\n") >= 2 + len(names)
+
+
+def test_variable_rate_model_is_swept_and_gets_bd_rates(hyper_weights, weights):
+    from anon_compression_codec.evaluation.bench import QUALITY_SWEEP, _settings, bd_rates
+
+    names = {name: (opts, timed) for name, kind, opts, timed in _settings(False, [hyper_weights, weights]) if kind == "ours"}
+    assert {f"hyper@q{q}" for q in QUALITY_SWEEP} | {"hyper@q50+guard", "tiny", "tiny+guard"} <= set(names)
+    assert names["hyper@q30"][0]["quality"] == 30 and not names["hyper@q30"][1] and names["hyper@q50"][1]
+    # A curve that spends 20 % fewer bits than WebP at every quality: BD-rate -20 %; AVIF never overlaps.
+    settings = {}
+    for i, q in enumerate((5, 20, 40, 80)):
+        bits, dist = 0.1 * 1.6**i, 26.0 + 2 * i
+        settings[f"webp@q{q}"] = {"bpp": bits, "psnr_outside_heads": dist}
+        settings[f"hyper@q{q}"] = {"bpp": 0.8 * bits, "psnr_outside_heads": dist, "ours": True}
+        settings[f"avif@q{q}"] = {"bpp": bits, "psnr_outside_heads": 50.0 + i}
+    settings["hyper@q50+guard"] = {"bpp": 9.0, "psnr_outside_heads": 10.0, "ours": True}  # not on the curve
+    result = bd_rates(settings)["hyper"]
+    assert abs(result["webp"] + 20) < 0.5 and result["avif"] is None

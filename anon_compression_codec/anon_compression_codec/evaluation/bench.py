@@ -5,11 +5,14 @@ For each setting: bpp, PSNR (whole and outside heads), MS-SSIM, blob share, face
 retention by two detectors (scoring.Scorer, on originals vs decoded). JPEG, WebP and AVIF are swept
 across their quality range, so each is a rate-distortion curve; every preset of the quality ladder
 is a point, with and without the guard, and is compared with the curves at its own bpp
-(interpolated: `targets` in results.json). Timed settings (one or two qualities per classical
-codec, the presets) also get encode and decode ms per frame at 640x480 and 1280x720 (median of
-repeats, all in the same run and thread count), the detection stage's ms where one is used, and
-peak memory (each speed run is a fresh process; its peak RSS). Writes bench/results/<date>/
-results.json, results.md, plots (PNG) and a contact sheet of decoded held-out images.
+(interpolated: `targets` in results.json). A variable-rate (codec v2) model is swept across its
+qualities (`QUALITY_SWEEP`, guard off; its default quality also with the guard and timed) and its
+curve gets Bjøntegaard-delta rates against WebP and AVIF (`bd_rates`, the `bjontegaard` package).
+Timed settings (one or two qualities per classical codec, the presets) also get encode and decode ms
+per frame at 640x480 and 1280x720 (median of repeats, all in the same run and thread count), the
+detection stage's ms where one is used, and peak memory (each speed run is a fresh process; its peak
+RSS). Writes bench/results/<date>/ results.json, results.md, plots (PNG) and a contact sheet of
+decoded held-out images.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import presets
+from ..codec import DEFAULT_QUALITY
 from ..resources import package_file
 from . import baselines
 from .metrics import interpolate
@@ -39,6 +43,8 @@ from .timing import frames, median_ms
 SWEEPS = {"jpeg": [1, 3, 5, 10, 20, 30, 50, 70, 95], "webp": [1, 3, 5, 10, 20, 40, 60, 80], "avif": [5, 10, 20, 30, 45, 60]}
 TIMED = {"jpeg@q30", "jpeg@q95", "webp@q20", "avif@q30"}  # one or two per codec: speed barely depends on quality
 CONTACT = ("original", "webp@matched")  # beside the default preset with and without the guard
+QUALITY_SWEEP = [0, 15, 30, 45, 60, 80, 100]  # a variable-rate model's curve
+BD_METHOD = "pchip"  # monotone piecewise-cubic interpolation: no overshoot between sparse points
 
 
 def _settings(quick: bool, ours: list[str] | None = None) -> list[tuple[str, str, dict, bool]]:
@@ -54,8 +60,50 @@ def _settings(quick: bool, ours: list[str] | None = None) -> list[tuple[str, str
         out.append(("roi-jpeg@q60", "roi", {"quality": 60}, True))
     for preset in ours or (presets.available() if not quick else [presets.DEFAULT_PRESET]):
         label = Path(preset).stem
+        if _variable_rate(preset):
+            default = DEFAULT_QUALITY
+            for q in sorted({*([default] if quick else QUALITY_SWEEP), default}):
+                out.append((f"{label}@q{q:g}", "ours", {"weights": preset, "guard": False, "quality": q}, q == default))
+            out.append((f"{label}@q{default:g}+guard", "ours", {"weights": preset, "guard": True, "quality": default}, True))
+            continue
         out.append((label, "ours", {"weights": preset, "guard": False}, True))
         out.append((f"{label}+guard", "ours", {"weights": preset, "guard": True}, True))
+    return out
+
+
+def _variable_rate(weights: str) -> bool:
+    from ..model import load_weights
+
+    return load_weights(presets.resolve(weights)).model.arch == "hyperprior"
+
+
+def bd_rates(settings: dict) -> dict:
+    """Each variable-rate curve (names `<label>@q<quality>`, guard off) against the WebP and AVIF
+    curves: Bjøntegaard-delta rate of PSNR outside heads over the common range, in percent
+    (negative: fewer bits for the same quality). None where the curves do not overlap."""
+    import warnings
+
+    import bjontegaard
+
+    def curve(prefix: str) -> tuple[list[float], list[float]]:
+        pts = sorted((r["bpp"], r["psnr_outside_heads"]) for n, r in settings.items()
+                     if n.startswith(prefix) and "+" not in n and r.get("psnr_outside_heads") is not None)  # fmt: skip
+        return [p[0] for p in pts], [p[1] for p in pts]
+
+    labels = {n.rsplit("@q", 1)[0] for n, r in settings.items() if r.get("ours") and "@q" in n}
+    out = {}
+    for label in sorted(labels):
+        rate, dist = curve(f"{label}@q")
+        out[label] = {"method": BD_METHOD}
+        for anchor in ("webp", "avif"):
+            a_rate, a_dist = curve(f"{anchor}@q")
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # its overlap warning: the result is still over the common range
+                    value = bjontegaard.bd_rate(a_rate, a_dist, rate, dist, method=BD_METHOD, require_matching_points=False)
+                out[label][anchor] = round(float(value), 2) if np.isfinite(value) else None
+            except (ValueError, ZeroDivisionError, AssertionError):
+                out[label][anchor] = None
     return out
 
 
@@ -123,7 +171,8 @@ class _Runner:
         else:
             from ..codec import Decoder, Encoder
 
-            enc, dec = Encoder(opts["weights"], guard=opts["guard"]), Decoder(opts["weights"])
+            enc = Encoder(opts["weights"], guard=opts["guard"], quality=opts.get("quality", DEFAULT_QUALITY))
+            dec = Decoder(opts["weights"])
             self.detect = enc.stage
             self.encode = lambda img: enc(img, channel_order="bgr")
             self.decode = lambda data: dec(data, channel_order="bgr")
@@ -206,6 +255,7 @@ def run(images: list[tuple[np.ndarray, np.ndarray | None]], out_dir: Path, quick
         "settings": {name: {**quality[name], **({"speed": speed[name]} if name in speed else {})} for name, *_ in settings},
     }
     results["targets"] = targets(results["settings"])
+    results["bd_rate"] = bd_rates(results["settings"])
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=2))
     (out_dir / "results.md").write_text(markdown(results))
@@ -243,6 +293,11 @@ def markdown(results: dict) -> str:
         cells = [name, r["bpp"], r["psnr"], r["psnr_outside_heads"], r["ms_ssim"], r["blob_share"], r["face_survival"],
                  f"{r['person_retention']} / {r['person_retention_hog']}", *timing]  # fmt: skip
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    if results.get("bd_rate"):
+        lines += ["", f"Bjøntegaard-delta rate of PSNR outside heads, % (negative: fewer bits at equal quality; "
+                  f"bjontegaard, {BD_METHOD}):", "", "| model | vs WebP | vs AVIF |", "|---|---|---|"]  # fmt: skip
+        for label, r in results["bd_rate"].items():
+            lines.append(f"| {label} | {r['webp']} | {r['avif']} |")
     if results.get("targets"):
         lines += ["", "Presets against the classical curves at their own bpp (interpolated; guard off unless noted):", "",
                   "| preset | bpp | PSNR outside heads / WebP's | PSNR / JPEG's | person retention YOLO / AVIF's "
@@ -267,7 +322,9 @@ def plots(results: dict, out_dir: Path) -> None:
     import matplotlib.pyplot as plt
 
     settings = results["settings"]
-    curves = {c: sorted((n for n in settings if n.startswith(f"{c}@q")), key=lambda n: settings[n]["bpp"]) for c in SWEEPS}
+    prefixes = [*SWEEPS, *results.get("bd_rate", {})]  # the classical sweeps and every variable-rate model's
+    curves = {c: sorted((n for n in settings if n.startswith(f"{c}@q") and "+" not in n), key=lambda n: settings[n]["bpp"])
+              for c in prefixes}  # fmt: skip
     for key, label, fname in (("psnr_outside_heads", "PSNR outside heads (dB)", "rd_psnr.png"),
                               ("ms_ssim", "MS-SSIM", "rd_msssim.png"),
                               ("person_retention", "person retention (YOLO)", "bpp_vs_person_retention.png"),
