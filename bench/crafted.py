@@ -28,9 +28,10 @@ def make_frames(weights: str, out: Path) -> dict[str, str]:
     model_id = enc.model_id
 
     def crafted(h: int, w: int, boxes=()) -> bytes:  # consistent header, next to no payload
-        s, n = enc.stride, enc.model.N
+        s, n = enc.stride, enc.tables.channels
+        version = bitstream.VERSION_HYPERPRIOR if enc.variable_rate else bitstream.VERSION
         header = bitstream.Header(model_id, 3, h, w, n, -(-h // s), -(-w // s), 4,
-                                  bitstream.FLAG_GUARD if boxes else 0, bitstream.VERSION, 0, tuple(boxes))  # fmt: skip
+                                  bitstream.FLAG_GUARD if boxes else 0, version, 0, tuple(boxes))  # fmt: skip
         return bitstream.pack(header, b"\x00" * 4)
 
     photo = frames({"x": (480, 640)})["x"]

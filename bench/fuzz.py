@@ -4,9 +4,10 @@ BitstreamError family), other exceptions (bugs), decodes slower than the limit, 
     .venv/bin/python bench/fuzz.py [--frames 10000] [--weights PRESET] [--limit-s 1.0]
 
 Mutations of real frames (640x480 with guard boxes, 160x120 without): bit flips, truncation,
-random bytes appended or overwritten, and header/guard fields rewritten with the CRC recomputed
-(so they pass the checksum and reach the limits, the guard check and the entropy decoder), plus
-whole random frames. The test suite runs a few hundred of these (test_bitstream.py).
+random bytes appended or overwritten, and header/guard fields (and a version 2 frame's quality)
+rewritten with the CRC recomputed (so they pass the checksum and reach the limits, the guard check
+and the entropy decoder), plus whole random frames. `--weights` a codec v2 model fuzzes its format.
+The test suite runs a few hundred of these (test_bitstream.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections import Counter
 import numpy as np
 
 from anon_compression_codec import BitstreamError, Decoder, Encoder
-from anon_compression_codec.bitstream import HEADER_SIZE
+from anon_compression_codec.bitstream import HEADER_SIZE, VERSION_HYPERPRIOR
 from anon_compression_codec.evaluation.timing import frames
 
 _HEADER = ">4sBB8sBBHHHHHI"
@@ -36,7 +37,8 @@ def recrc(body: bytes) -> bytes:
 
 def mutate(frame: bytes, rng: np.random.Generator) -> tuple[str, bytes]:
     data = bytearray(frame)
-    kind = ["flip", "truncate", "append", "overwrite", "field", "guard", "random"][int(rng.integers(0, 7))]
+    kind = ["flip", "truncate", "append", "overwrite", "field", "guard", "quality", "random"][int(rng.integers(0, 8))]
+    fixed = HEADER_SIZE + (2 if frame[4] == VERSION_HYPERPRIOR else 0)  # version 2: the quality follows the header
     if kind == "flip":
         for _ in range(int(rng.integers(1, 9))):
             i = int(rng.integers(0, len(data)))
@@ -60,16 +62,19 @@ def mutate(frame: bytes, rng: np.random.Generator) -> tuple[str, bytes]:
             top = {"version": 255, "flags": 255, "channels": 255, "reserved": 255, "plen": 2**32 - 1}.get(name, 65535)
             fields[i] = int(rng.choice([0, 1, top, int(rng.integers(0, top + 1))]))
         data = bytearray(recrc(struct.pack(_HEADER, *fields) + bytes(data[HEADER_SIZE:-4])))
-    elif kind == "guard" and len(data) > HEADER_SIZE + 7:
+    elif kind == "guard" and len(data) > fixed + 7:
         # Rewrite guard box coordinates and counts where a guard section is present.
-        start = HEADER_SIZE + int(rng.integers(0, 7 + 8 * 4))
+        start = fixed + int(rng.integers(0, 7 + 8 * 4))
         data[start : start + 2] = struct.pack(">H", int(rng.integers(0, 65536)))
+        data = bytearray(recrc(bytes(data[:-4])))
+    elif kind == "quality" and fixed > HEADER_SIZE:
+        data[HEADER_SIZE:fixed] = struct.pack(">H", int(rng.choice([0, 10000, 10001, 65535, int(rng.integers(0, 65536))])))
         data = bytearray(recrc(bytes(data[:-4])))
     elif kind == "random":
         data = bytearray(rng.integers(0, 256, int(rng.integers(0, 4096)), dtype=np.uint8).tobytes())
         if rng.random() < 0.5 and len(data) >= HEADER_SIZE:
             data[:4] = b"ANCL"
-            data[4] = 1
+            data[4] = frame[4]
             data = bytearray(recrc(bytes(data)))
     return kind, bytes(data)
 

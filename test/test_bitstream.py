@@ -172,8 +172,10 @@ def test_mosaic_blurs_only_a_small_mask_whatever_the_box(monkeypatch):
     assert np.abs(img[centre].astype(int) - before[centre]).mean() > 20  # the inside is mosaicked
 
 
-def test_fuzz_benchmark_mutations_give_only_clear_errors(weights):
-    """A few hundred cases of bench/fuzz.py's mutations (the benchmark runs 10,000)."""
+@pytest.mark.parametrize("model", ["weights", "hyper_weights"])
+def test_fuzz_benchmark_mutations_give_only_clear_errors(model, request):
+    """A few hundred cases of bench/fuzz.py's mutations (the benchmark runs 10,000), on both formats."""
+    weights = request.getfixturevalue(model)
     import sys
     from pathlib import Path
 
@@ -193,7 +195,7 @@ def test_fuzz_benchmark_mutations_give_only_clear_errors(weights):
         except BitstreamError:
             continue
         assert out.dtype == np.uint8 and out.ndim in (2, 3)  # a valid frame may claim one channel
-    assert kinds == {"flip", "truncate", "append", "overwrite", "field", "guard", "random"}
+    assert kinds == {"flip", "truncate", "append", "overwrite", "field", "guard", "quality", "random"}
 
 
 def _frame_from_symbols(enc: Encoder, idx: np.ndarray, height: int, width: int, boxes) -> bytes:
