@@ -249,13 +249,7 @@ def _bag_jobs(inputs: list[Path], output: Path, jobs: int, work, suffix: str) ->
     single bag, else to output/<bag name><suffix>. A bag that fails is reported and the others go on."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from .bags import files
-
-    bags = files.find_bags(inputs)
-    if len(bags) > 1 or len(inputs) > 1 or not files.is_bag(inputs[0]):
-        targets = [output / (bag.stem if bag.is_file() else bag.name + suffix) for bag in bags]
-    else:
-        targets = [output]
+    bags, targets = _bag_targets(inputs, output, suffix)
     results = []
     if jobs <= 1 or len(bags) == 1:
         outcomes = [_bag_one(work, bag, out) for bag, out in zip(bags, targets, strict=True)]
@@ -267,6 +261,16 @@ def _bag_jobs(inputs: list[Path], output: Path, jobs: int, work, suffix: str) ->
         if "error" in outcome:
             print(f"anon-codec: error: {bag}: {outcome['error']}", file=sys.stderr)
     return results
+
+
+def _bag_targets(inputs: list[Path], output: Path, suffix: str) -> tuple[list[Path], list[Path]]:
+    """The bags and their outputs: `output` for a single bag, else output/<bag name><suffix>."""
+    from .bags import files
+
+    bags = files.find_bags(inputs)
+    if len(bags) > 1 or len(inputs) > 1 or not files.is_bag(inputs[0]):
+        return bags, [output / (bag.stem if bag.is_file() else bag.name + suffix) for bag in bags]
+    return bags, [output]
 
 
 def _bag_one(work, bag: Path, out: Path) -> dict:
@@ -292,7 +296,12 @@ def _call_decode(fmt, weights, storage, bag: Path, out: Path) -> dict:
 
 def cmd_bag_anonymize(args: argparse.Namespace) -> int:
     import functools
+    import os
 
+    from .bags import fleet
+
+    if args.cluster or os.environ.get(fleet.ENV):
+        return _bag_anonymize_on_cluster(args)
     work = functools.partial(_call_anonymize, args.topics, args.weights, args.guard_config, args.storage)
     results = _bag_jobs(args.inputs, args.output, args.jobs, work, "_anon")
     done = [r for r in results if "error" not in r]
@@ -302,6 +311,27 @@ def cmd_bag_anonymize(args: argparse.Namespace) -> int:
         total = {k: sum(r[k] for r in done) for k in ("frames", "dropped", "copied", "bytes_in", "bytes_out", "guarded_regions")}
         print(json.dumps({"bags": len(done), **total}))
     return 0 if len(done) == len(results) else EXIT_USAGE
+
+
+def _bag_anonymize_on_cluster(args: argparse.Namespace) -> int:
+    from .bags import fleet
+    from .privacy.stage import StageConfig
+
+    guard = StageConfig.from_yaml(args.guard_config) if args.guard_config else StageConfig()
+    bags, targets = _bag_targets(args.inputs, args.output, "_anon")
+    client = fleet.connect(args.cluster)
+    t0 = time.perf_counter()
+    try:
+        results = fleet.run(client, bags, targets, topics=args.topics, weights=args.weights, guard=guard,
+                            storage=args.storage, chunk_mb=args.chunk_mb, hold=guard.hold)  # fmt: skip
+    finally:
+        client.close()
+    for r in results:
+        print(json.dumps(r))
+        if "error" in r:
+            print(f"anon-codec: error: {r['bag']}: {r['error']}", file=sys.stderr)
+    print(json.dumps(fleet.summary(results, time.perf_counter() - t0)))
+    return EXIT_USAGE if any("error" in r for r in results) else 0
 
 
 def cmd_bag_decode(args: argparse.Namespace) -> int:
@@ -437,7 +467,11 @@ def build_parser() -> argparse.ArgumentParser:
     ba.add_argument("--weights", default=None, help="preset or weight file")
     ba.add_argument("--guard-config", type=Path, default=None, help="YAML of the guard's detection stage")
     ba.add_argument("--storage", choices=("mcap", "sqlite3"), default=None, help="default: the input's")
-    ba.add_argument("--jobs", type=int, default=1, help="worker processes, one bag each")
+    ba.add_argument("--jobs", type=int, default=1, help="worker processes, one bag each (without a cluster)")
+    ba.add_argument("--cluster", default=None, help="a Dask scheduler address (default $DASK_SCHEDULER_ADDRESS): run "
+                    "one task per bag, or per time span of a large bag, on that cluster; reruns skip finished bags")
+    ba.add_argument("--chunk-mb", type=float, default=2048.0,
+                    help="with a cluster: split bags larger than this into time spans joined in order")  # fmt: skip
     ba.set_defaults(func=cmd_bag_anonymize)
     bd = bag_sub.add_parser("decode", help="CompressedLatent topics -> Image topics (<topic>/decoded), video or PNG")
     bd.add_argument("inputs", type=Path, nargs="+")

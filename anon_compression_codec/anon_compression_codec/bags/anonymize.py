@@ -5,10 +5,15 @@ Every sensor_msgs/Image and sensor_msgs/CompressedImage topic (or those named) b
 topic that is not an image is copied byte for byte. Fails closed: no raw image topic is ever
 written (image topics not selected are left out, a frame that cannot be encoded is dropped and
 counted, never copied). Messages stream through: memory does not grow with the bag's length.
+
+`span` limits the output to receive times in [start, stop): one chunk of a bag split for a cluster
+(fleet.py). Image messages in [prime, start) are encoded first and not written, so a temporal guard
+(`hold`) enters the chunk with the state a whole-bag run would have there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -44,8 +49,10 @@ class Summary:
 
 
 def anonymize(bag: Path, out: Path, topics: list[str] | None = None, weights: str | None = None,
-              guard: StageConfig | bool = True, storage: str | None = None, progress: bool = True) -> Summary:  # fmt: skip
-    """Write the anonymized copy of `bag` to `out` (atomically); return the counts."""
+              guard: StageConfig | bool = True, storage: str | None = None, progress: bool = True,
+              span: tuple[int, int, int] | None = None) -> Summary:  # fmt: skip
+    """Write the anonymized copy of `bag` to `out` (atomically); return the counts. span: (prime,
+    start, stop) receive times in ns, see the module docstring."""
     encoder = Encoder(weights, guard=guard if guard is not True else StageConfig())
     store = typestore()
     summary = Summary(str(bag), str(out))
@@ -79,7 +86,14 @@ def anonymize(bag: Path, out: Path, topics: list[str] | None = None, weights: st
                 summary.topics[conn.topic] = conn.topic
         bar = tqdm(total=reader.message_count, desc=bag.name, unit="msg", file=sys.stderr, mininterval=1.0,
                    disable=not progress)  # fmt: skip
-        for conn, stamp, raw in files.messages(reader, bag):
+        if span is not None and span[0] < span[1]:
+            for conn, _, raw in files.messages(reader, bag, [c for c in reader.connections if c.id in route and route[c.id][1]],
+                                               start=span[0], stop=span[1]):  # fmt: skip
+                with contextlib.suppress(Exception):  # priming only: the frame is not written either way
+                    image, encoding = to_image(store.deserialize_cdr(raw, conn.msgtype), conn.msgtype)
+                    encoder(image, channel_order="bgr" if encoding == "bgr8" else "rgb")
+        start, stop = (span[1], span[2]) if span is not None else (None, None)
+        for conn, stamp, raw in files.messages(reader, bag, start=start, stop=stop):
             bar.update(1)
             if conn.id not in route:
                 continue

@@ -54,9 +54,10 @@ def open_reader(bag: Path) -> Iterator:
         reader.close()
 
 
-def messages(reader, bag: Path, connections=()) -> Iterator:
-    """reader.messages(), with a damaged or truncated bag reported as InputError mid-stream."""
-    iterator = reader.messages(connections=connections)
+def messages(reader, bag: Path, connections=(), start: int | None = None, stop: int | None = None) -> Iterator:
+    """reader.messages() (receive times in [start, stop) where given), with a damaged or truncated
+    bag reported as InputError mid-stream."""
+    iterator = reader.messages(connections=connections, start=start, stop=stop)
     while True:
         try:
             item = next(iterator)
