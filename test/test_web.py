@@ -214,3 +214,59 @@ def test_systemd_unit_verifies_and_starts_the_robot_launch(tmp_path):
     bad.write_text(text.replace("Restart=on-failure", "Restart=sometimes"))
     res = subprocess.run(["systemd-analyze", "verify", str(bad)], capture_output=True, text=True, timeout=60)
     assert "restart specifier" in res.stderr
+
+
+def test_web_node_refuses_unguarded_and_oversized_frames(tmp_path, weights):
+    """The web node receives through the decoder's receiver: a frame without the guard and one over
+    its pixel limit never reach the page; both are counted on /diagnostics."""
+    import rclpy
+    import yaml
+    from diagnostic_msgs.msg import DiagnosticArray
+    from ros_helpers import counter, spin_until, start_all, stop
+    from std_msgs.msg import Header
+
+    from anon_compression_codec import Encoder
+    from anon_compression_msgs.msg import CompressedLatent
+    from anon_compression_nodes import graph
+    from anon_compression_nodes.latent_message import to_message
+
+    port = _free_port()
+    params = {"weights": weights, "port": port, "max_pixels": 160 * 120}
+    (tmp_path / "o.yaml").write_text(yaml.safe_dump({"web": {"ros__parameters": params}}))
+    (proc,) = start_all((graph.WEB,), tmp_path / "o.yaml", tmp_path)
+    rclpy.init()
+    node = rclpy.create_node("web_refusal_probe")
+    seen: dict[str, list] = {"diagnostics": []}
+    node.create_subscription(DiagnosticArray, graph.DIAGNOSTICS, seen["diagnostics"].append, 50)
+    enc = Encoder(weights, guard=False)
+    small, large = np.full((120, 160, 3), 90, np.uint8), np.full((240, 320, 3), 90, np.uint8)
+    guarded = to_message(enc(small, boxes=np.zeros((0, 4))), "rgb8", Header())
+    unguarded = to_message(enc(small), "rgb8", Header())
+    oversized = to_message(enc(large, boxes=np.zeros((0, 4))), "rgb8", Header())
+    try:
+        pub = node.create_publisher(CompressedLatent, graph.COMPRESSED, 10)
+        spin_until(node, lambda: pub.get_subscription_count() > 0, 60, "the web node to subscribe")
+        _wait_ready(f"http://127.0.0.1:{port}/health", proc)
+
+        def shown() -> int:
+            return httpx.get(f"http://127.0.0.1:{port}/stats").json().get("frames", 0)
+
+        for msg, key in ((unguarded, "refused_unguarded"), (oversized, "rejected_frames")):
+            def counted(msg=msg, key=key) -> bool:
+                pub.publish(msg)
+                rclpy.spin_once(node, timeout_sec=0.2)
+                return counter(seen, "web", key) >= 1
+
+            spin_until(node, counted, 60, f"the web node to count {key}")
+        assert shown() == 0  # neither reached the page
+
+        def has_frame() -> bool:
+            pub.publish(guarded)
+            rclpy.spin_once(node, timeout_sec=0.2)
+            return shown() >= 1
+
+        spin_until(node, has_frame, 60, "the guarded frame on the page")
+    finally:
+        node.destroy_node()
+        rclpy.shutdown()
+        assert stop([proc]) == [0]

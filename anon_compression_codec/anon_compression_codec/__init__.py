@@ -26,7 +26,8 @@ from .errors import (
 )
 
 _LAZY = {
-    "Encoder": "codec", "Decoder": "codec", "AnonAutoencoder": "model", "load_weights": "model", "save_weights": "model",
+    "Encoder": "codec", "Decoder": "codec", "FollowingDecoder": "codec",
+    "AnonAutoencoder": "model", "load_weights": "model", "save_weights": "model",
     "StageConfig": "privacy.stage",
 }  # fmt: skip
 
@@ -43,6 +44,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "BITSTREAM_VERSION", "CODEC_NAME", "AnonAutoencoder", "BitstreamError", "CodecError", "CorruptPayloadError",
-    "Decoder", "Encoder", "Header", "InputError", "LimitError", "ModelMismatchError", "StageConfig",
+    "Decoder", "Encoder", "FollowingDecoder", "Header", "InputError", "LimitError", "ModelMismatchError", "StageConfig",
     "UnsupportedVersionError", "WeightsError", "load_weights", "parse", "peek_header", "save_weights",
 ]  # fmt: skip

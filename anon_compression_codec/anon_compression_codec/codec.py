@@ -103,6 +103,7 @@ class Encoder(_CodecBase):
         self.set_guard(guard)
         self.set_quality(quality)
         self.last_boxes: tuple[tuple[int, int, int, int], ...] = ()
+        self.last_header: bitstream.Header | None = None
 
     def set_quality(self, quality: float) -> None:
         """0..100 (anything else: InputError); rounded to the 1/100 that frames carry."""
@@ -260,6 +261,7 @@ class Encoder(_CodecBase):
         header = bitstream.Header(
             self.model_id, channels, h, w, *shape, len(payload), flags, version, settings, guarded, quality=quality
         )
+        self.last_header = header  # what a message's fields are filled from, without parsing the frame again
         return bitstream.pack(header, payload)
 
 
@@ -308,6 +310,12 @@ class Decoder(_CodecBase):
     def check(self, data: bytes) -> tuple[bitstream.Header, bytes]:
         """Validate a frame against this decoder's model without decoding it."""
         header, payload = bitstream.parse(data)
+        self.check_header(header)
+        return header, payload
+
+    def check_header(self, header: bitstream.Header) -> None:
+        """Validate a parsed header against this decoder's limits and model (LimitError,
+        ModelMismatchError, CorruptPayloadError)."""
         pixels = header.height * header.width
         if pixels > self.max_pixels:
             raise LimitError(f"frame of {header.width}x{header.height} pixels exceeds this decoder's limit of {self.max_pixels}")
@@ -327,13 +335,16 @@ class Decoder(_CodecBase):
         found = (header.latent_channels, header.latent_height, header.latent_width)
         if found != expected:
             raise bitstream.CorruptPayloadError(f"latent shape {found} does not match {expected} for this model and size")
-        return header, payload
+
+    def decode(self, data: bytes, channel_order: ChannelOrder = "rgb") -> np.ndarray:
+        return self.decode_parsed(*bitstream.parse(data), channel_order)
 
     @torch.inference_mode()
-    def decode(self, data: bytes, channel_order: ChannelOrder = "rgb") -> np.ndarray:
+    def decode_parsed(self, header: bitstream.Header, payload: bytes, channel_order: ChannelOrder = "rgb") -> np.ndarray:
+        """Decode a frame that bitstream.parse already validated (each frame is parsed once)."""
         if channel_order not in ("rgb", "bgr"):
             raise InputError(f"channel_order must be 'rgb' or 'bgr', found {channel_order!r}")
-        header, payload = self.check(data)
+        self.check_header(header)
         lh, lw = header.latent_height, header.latent_width
         idx = self.tables.decode(payload, lh, lw)
         guarded = np.zeros((lh, lw), bool)
@@ -391,6 +402,38 @@ class Decoder(_CodecBase):
         return self._fill_block
 
 
+class FollowingDecoder:
+    """A Decoder for `weights` that, with follow=True, also decodes frames of any other shipped preset
+    (found by the model id each frame carries, presets.find), so a receiver keeps up with an encoder
+    that switches presets. The decoder node, the web node and bag decoding all receive through it.
+    Frames of weights that are neither loaded nor shipped are refused by the Decoder
+    (ModelMismatchError). The last FOLLOW_CACHE decoders stay loaded."""
+
+    def __init__(self, weights: str | Path | None = None, *, follow: bool = True, **kwargs) -> None:
+        self.follow, self.kwargs = follow, kwargs
+        self.current = Decoder(weights, **kwargs)
+        self._loaded: dict[bytes, Decoder] = {self.current.model_id: self.current}
+        self.followed: str | None = None  # the preset last switched to, for logs
+
+    def decoder_for(self, model_id: bytes) -> Decoder:
+        if model_id in self._loaded:
+            self.current = self._loaded[model_id]
+        elif self.follow and (name := presets.find(model_id)) is not None:
+            self.current = self._loaded[model_id] = Decoder(name, **self.kwargs)
+            self.followed = name
+            while len(self._loaded) > FOLLOW_CACHE:
+                self._loaded.pop(next(iter(self._loaded)))
+        return self.current
+
+    def decode(self, data: bytes, channel_order: ChannelOrder = "rgb") -> tuple[np.ndarray, bitstream.Header]:
+        header, payload = bitstream.parse(data)
+        return self.decode_parsed(header, payload, channel_order), header
+
+    def decode_parsed(self, header: bitstream.Header, payload: bytes, channel_order: ChannelOrder = "rgb") -> np.ndarray:
+        return self.decoder_for(header.model_id).decode_parsed(header, payload, channel_order)
+
+
+FOLLOW_CACHE = 4
 RELEASE_ABOVE_PIXELS = 2048 * 2048  # above 1440p: rare frames, whose peak memory goes back to the OS
 SYNTHESIS_TILE = 64  # latents per tile side (1024 px at stride 16): bounds g_s memory at ~0.3 GB
 SYNTHESIS_HALO = 2  # latents of context: one latent reaches 1 + 1/2 + 1/4 + ... < 2 latents of output

@@ -104,6 +104,9 @@ def refuse(reason: str) -> SetParametersResult:
 ACCEPT = SetParametersResult(successful=True)
 
 
+LOG_THROTTLE_S = 5.0  # repeated per-frame errors: one log line per this many seconds (counters count every one)
+
+
 class Stats:
     """Frame rate, processing time, bytes per frame and error counters, published once a second
     on /diagnostics (rqt_runtime_monitor, `ros2 topic echo /diagnostics`)."""
@@ -145,6 +148,18 @@ class Stats:
         self._warning = reason
         self.counters[key] = self.counters.get(key, 0) + frames
         return self.counters[key]
+
+    def reject(self, key: str, what: str, reason: str, level: str = "error") -> int:
+        """A frame refused, dropped or failed: counted under `key` (WARN on /diagnostics) and logged
+        as "<what> (<n> so far): <reason>", at most once per LOG_THROTTLE_S."""
+        n = self.warn(key, reason)
+        logger, line = self._node.get_logger(), f"{what} ({n} so far): {reason}"
+        # rclpy ties a throttled call site to one severity: one call per level.
+        if level == "warning":
+            logger.warning(line, throttle_duration_sec=LOG_THROTTLE_S)
+        else:
+            logger.error(line, throttle_duration_sec=LOG_THROTTLE_S)
+        return n
 
     def gauge(self, key: str, value: float) -> None:
         """A per-frame figure reported as its last value (e.g. regions the guard suppressed)."""

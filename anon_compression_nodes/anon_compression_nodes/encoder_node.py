@@ -212,7 +212,7 @@ class EncoderNode(common.GraphNode):
         now, last = time.monotonic(), self._last_encode
         self._last_encode = now
         self._control_rate(len(data) * 8, now - last if last else 1.0 / self.rate_hz)
-        msg = to_message(data, encoding, header)
+        msg = to_message(data, encoding, header, self.codec.last_header)
         self.pub.publish(msg)
         self._publish_camera_info(source_size, msg)
         self.stats.frame(time.perf_counter() - t0, len(data))

@@ -1,9 +1,10 @@
 """Web node: the decoded stream of a CompressedLatent topic in a browser (MJPEG), with the stream's
 rate, bytes per frame and guarded regions beside it; also serves the codec's HTTP API.
 
-It subscribes to the compressed topic and decodes itself, so only anonymized pixels ever reach the
-page (frames without the guard flag are refused, as by the decoder's require_guard). Bound to
-127.0.0.1 by default: expose it with a reverse proxy or `host:=0.0.0.0` deliberately.
+It subscribes to the compressed topic and decodes itself through the decoder node's receiver
+(receiver.py), so only anonymized pixels ever reach the page: frames without the guard flag are
+refused (`require_guard`, read-only), and so are frames over `max_pixels`. Bound to 127.0.0.1 by
+default: expose it with a reverse proxy or `host:=0.0.0.0` deliberately.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ from collections import deque
 
 import torch
 
-from anon_compression_codec import BitstreamError, CodecError, Decoder, presets
+from anon_compression_codec import CodecError
+from anon_compression_codec.bitstream import MAX_SIDE
 from anon_compression_codec.web.app import Settings, Stream, create_app
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import common, graph
-from .latent_message import check_message
-
-ERROR_THROTTLE_S = 5.0
+from .receiver import Receiver
 
 
 class WebNode(common.GraphNode):
@@ -33,14 +33,20 @@ class WebNode(common.GraphNode):
         self.weights, self.device, self.threads = common.declare_codec_params(
             self, "Preset name or weight file; frames from another shipped preset load that preset."
         )
+        precision = common.declare_precision(self)
+        require_guard = d(self, "require_guard", "Refuse frames the encoder did not guard. Set at launch only.",
+                          read_only=True)  # fmt: skip
+        max_pixels = d(self, "max_pixels", "Refuse frames larger than this many pixels (checked from the header "
+                       "before decoding).", read_only=True, int_range=(1, MAX_SIDE * MAX_SIDE))  # fmt: skip
         self.stats = common.Stats(self)
         torch.set_num_threads(self.threads)
         self.stream = Stream()
         self._arrivals: deque[float] = deque(maxlen=30)
         self._sizes: deque[int] = deque(maxlen=30)
-        self.codec: Decoder | None = None
+        self.receiver = Receiver(self, self.stats, max_pixels=max_pixels, require_guard=require_guard, precision=precision,
+                                 follow=True)  # fmt: skip
         try:
-            self.codec = Decoder(self.weights or None, device=self.device)
+            self.receiver.load(self.weights, self.device)
         except CodecError as exc:
             self.stats.error(f"weights could not be loaded: {exc}")
         self.sub = common.subscription(self, CompressedLatent, "compressed", self._on_latent, common.LATENT_INPUT)
@@ -57,25 +63,14 @@ class WebNode(common.GraphNode):
         return server
 
     def _on_latent(self, msg: CompressedLatent) -> None:
-        if self.codec is None:
-            self.stats.count("dropped_no_model")
-            return
         t0 = time.perf_counter()
-        try:
-            data, header = check_message(msg)
-            if not header.guard_applied:
-                self.stats.warn("refused_unguarded", "frame was encoded without the privacy guard")
-                return
-            if header.model_id != self.codec.model_id and (name := presets.find(header.model_id)) is not None:
-                self.codec = Decoder(name, device=self.device)
-            image = self.codec(data, channel_order="bgr")
-        except BitstreamError as exc:
-            n = self.stats.warn("rejected_frames", str(exc))
-            self.get_logger().error(f"frame rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
+        received = self.receiver.receive(msg, "bgr")
+        if received is None:
             return
+        image, header = received
         now = time.monotonic()
         self._arrivals.append(now)
-        self._sizes.append(len(data))
+        self._sizes.append(len(msg.data))
         span = self._arrivals[-1] - self._arrivals[0]
         self.stream.publish(image, {
             "topic": self.sub.topic_name,
@@ -86,7 +81,7 @@ class WebNode(common.GraphNode):
             "model_id": header.model_id.hex(),
             "frames": self.stats.counters.get("frames", 0) + 1,
         })  # fmt: skip
-        self.stats.frame(time.perf_counter() - t0, len(data))
+        self.stats.frame(time.perf_counter() - t0, len(msg.data))
 
     def destroy_node(self) -> None:
         self.server.should_exit = True

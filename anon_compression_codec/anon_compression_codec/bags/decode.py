@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from .. import io
 from ..bitstream import peek_header
-from ..codec import Decoder
+from ..codec import FollowingDecoder
 from ..errors import CodecError, InputError
 from . import files
 from .messages import IMAGE, LATENT, image_message, latent_data, typestore
@@ -36,18 +36,14 @@ def decode(bag: Path, out: Path, fmt: str = "bag", weights: str | None = None, s
     if fmt not in FORMATS:
         raise InputError(f"format must be one of {FORMATS}, found {fmt!r}")
     store = typestore()
-    decoders: dict[str, Decoder] = {}  # one per model id: a bag may hold several rungs of the ladder
+    # Without --weights, every frame is decoded by the shipped preset whose model id it carries (a bag may
+    # hold several); frames of weights no preset has are refused (counted).
+    decoder = FollowingDecoder(weights, follow=weights is None)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"frames": 0, "refused": 0})
 
     def decoded(raw: bytes):
         msg = store.deserialize_cdr(raw, LATENT)
-        data = latent_data(msg)
-        model_id = peek_header(data).model_id
-        model = model_id.hex()
-        if model not in decoders:
-            decoders[model] = Decoder(weights or _preset_for(model_id))
-        order = "bgr" if msg.encoding == "bgr8" else "rgb"
-        image = decoders[model](data, channel_order=order)
+        image, _ = decoder.decode(latent_data(msg), channel_order="bgr" if msg.encoding == "bgr8" else "rgb")
         return msg, image, ("mono8" if image.ndim == 2 else msg.encoding if msg.encoding in ("rgb8", "bgr8") else "rgb8")
 
     with files.open_reader(bag) as reader:
@@ -109,15 +105,6 @@ def decode(bag: Path, out: Path, fmt: str = "bag", weights: str | None = None, s
                     w.close()
         bar.close()
     return dict(counts)
-
-
-def _preset_for(model_id: bytes) -> str:
-    from .. import presets
-
-    name = presets.find(model_id)
-    if name is None:
-        raise InputError(f"frames were made by model {model_id.hex()}, which no shipped preset has: pass --weights")
-    return name
 
 
 def info(bag: Path) -> dict:
