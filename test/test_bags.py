@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -144,6 +145,7 @@ def test_only_named_topics_are_anonymized_and_the_rest_left_out(tmp_path, weight
 
 @pytest.mark.parametrize("make, message", [
     (lambda p: p.write_text("not a bag"), "not a rosbag2 bag"),
+    (lambda p: None, "no such file or folder"),
     (lambda p: (p.mkdir(), (p / "metadata.yaml").write_text("rosbag2_bagfile_information: {}")), "cannot read"),
 ])  # fmt: skip
 def test_bad_inputs_give_one_line_errors(tmp_path, make, message, weights):
@@ -152,6 +154,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path, make, message, weights):
     res = subprocess.run([CLI, "bag", "anonymize", str(bad), str(tmp_path / "out"), "--weights", weights],
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.count(str(bad)) == 1  # the path once, not repeated by the CLI
     assert not (tmp_path / "out").exists()
 
 
@@ -184,3 +187,45 @@ def test_cli_many_bags_with_jobs_and_info(tmp_path, weights):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_anon", "b_anon"]
     res = subprocess.run([CLI, "bag", "info", str(tmp_path / "out" / "a_anon")], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and '"/cam_bgr/image_raw/anon"' in res.stdout
+
+
+def test_outputs_read_with_foxglove_mcap_name_their_final_file(anonymized, weights):
+    """Read independently of rosbags (Foxglove's mcap + mcap-ros2-support): every message of an
+    anonymized MCAP decodes from its embedded schemas, and the rosbag2 metadata record inside the
+    file names the final file, as metadata.yaml does (not the temporary one)."""
+    from mcap.reader import make_reader
+    from mcap_ros2.decoder import DecoderFactory
+
+    tmp, _, _ = anonymized
+    files = list((tmp / "out").glob("*.mcap"))
+    if not files:
+        pytest.skip("the sqlite3 variant of the fixture writes no MCAP file")
+    (mcap_file,) = files
+    assert mcap_file.name == "out.mcap"
+    with open(mcap_file, "rb") as f:
+        reader = make_reader(f, decoder_factories=[DecoderFactory()])
+        decoded = [(channel.topic, msg) for _, channel, _, msg in reader.iter_decoded_messages()]
+        f.seek(0)
+        records = [m.metadata for m in make_reader(f).iter_metadata()]
+    assert len(decoded) == 3 * 5 + 3 - 3  # 4 latent topics x 3 frames + 3 notes (the depth frames dropped)
+    assert {t for t, _ in decoded} >= {"/cam_bgr/image_raw/anon", "/notes"}
+    text = " ".join(str(r) for r in records)
+    assert "out.mcap" in text and "partial" not in text
+
+
+def test_decode_to_video_uses_the_stamps_rate_h264_and_refuses_an_existing_output(anonymized, weights):
+    tmp, _, _ = anonymized
+    out = tmp / "videos"
+    shutil.rmtree(out, ignore_errors=True)
+    decode(tmp / "out", out, fmt="mp4", weights=weights, progress=False)
+    video = out / "cam_bgr_image_raw_anon.mp4"
+    cap = cv2.VideoCapture(str(video))
+    fourcc = int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode()
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(1.0)  # frames stamped 1 s apart, not a fixed 10 fps
+    assert fourcc in ("avc1", "h264") and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    cap.release()
+    before = video.read_bytes()
+    for fmt in ("mp4", "png", "bag"):
+        with pytest.raises(InputError, match="exists"):
+            decode(tmp / "out", out, fmt=fmt, weights=weights, progress=False)
+    assert video.read_bytes() == before and not list(tmp.glob(".videos.partial*"))

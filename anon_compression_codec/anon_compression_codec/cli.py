@@ -259,7 +259,8 @@ def _bag_jobs(inputs: list[Path], output: Path, jobs: int, work, suffix: str) ->
     for bag, outcome in zip(bags, outcomes, strict=True):
         results.append(outcome)
         if "error" in outcome:
-            print(f"anon-codec: error: {bag}: {outcome['error']}", file=sys.stderr)
+            error = outcome["error"]  # our errors name the bag already; others get it in front
+            print(f"anon-codec: error: {error if str(bag) in error else f'{bag}: {error}'}", file=sys.stderr)
     return results
 
 

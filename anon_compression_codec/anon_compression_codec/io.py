@@ -77,22 +77,43 @@ def video_frames(path: Path, limit: int | None = None) -> tuple[Iterator[np.ndar
 
 
 class VideoWriter:
-    """MJPG in .avi, mp4v otherwise: both ship with opencv-python's own FFmpeg."""
+    """.avi: MJPG through OpenCV; .mp4: H.264 (yuv420p, the profile browsers play) through the static
+    FFmpeg of imageio-ffmpeg, since opencv-python's FFmpeg has no H.264 encoder (its mp4v, MPEG-4
+    Part 2, plays in no browser)."""
 
     def __init__(self, path: Path, fps: float) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.fps, self._writer = path, fps, None
+        self.path, self.fps, self._writer, self._ffmpeg = path, fps, None, None
 
     def write(self, frame: np.ndarray) -> None:
         if frame.ndim == 2:
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        if self.path.suffix.lower() == ".mp4":
+            self._write_h264(np.ascontiguousarray(frame))
+            return
         if self._writer is None:
-            fourcc = cv2.VideoWriter_fourcc(*("MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"))
-            self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (frame.shape[1], frame.shape[0]))
+            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"MJPG"), self.fps,
+                                           (frame.shape[1], frame.shape[0]))  # fmt: skip
             if not self._writer.isOpened():
                 raise InputError(f"{self.path}: cannot write a video there")
         self._writer.write(frame)
 
+    def _write_h264(self, frame: np.ndarray) -> None:
+        if self._ffmpeg is None:
+            try:
+                import imageio_ffmpeg
+            except ImportError:
+                raise InputError("writing .mp4 needs imageio-ffmpeg (pip install imageio-ffmpeg), or use .avi") from None
+            # yuv420p needs even sides: pad by one pixel where odd.
+            self._ffmpeg = imageio_ffmpeg.write_frames(
+                str(self.path), (frame.shape[1], frame.shape[0]), fps=self.fps, codec="libx264", pix_fmt_in="bgr24",
+                pix_fmt_out="yuv420p", macro_block_size=1, output_params=["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"],
+            )  # fmt: skip
+            self._ffmpeg.send(None)
+        self._ffmpeg.send(frame.tobytes())
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.release()
+        if self._ffmpeg is not None:
+            self._ffmpeg.close()

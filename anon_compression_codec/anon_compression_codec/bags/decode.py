@@ -77,34 +77,53 @@ def decode(bag: Path, out: Path, fmt: str = "bag", weights: str | None = None, s
                     writer.write(conns[conn.id], stamp, store.serialize_cdr(image_message(image, encoding, msg.header), IMAGE))
                     counts[conn.topic]["frames"] += 1
         else:
-            out.mkdir(parents=True, exist_ok=True)
+            latent_conns = [c for c in reader.connections if c.msgtype == LATENT]
+            rates = _rates(reader, bag, latent_conns) if fmt != "png" else {}
             writers: dict[str, io.VideoWriter] = {}
-            try:
-                latent_conns = [c for c in reader.connections if c.msgtype == LATENT]
-                for conn, _, raw in files.messages(reader, bag, latent_conns):
-                    bar.update(1)
-                    try:
-                        msg, image, encoding = decoded(raw)
-                    except CodecError:
-                        counts[conn.topic]["refused"] += 1
-                        continue
-                    bgr = image if encoding != "rgb8" else image[..., ::-1]
-                    n = counts[conn.topic]["frames"]
-                    if fmt == "png":
-                        folder = out / _safe(conn.topic)
-                        folder.mkdir(exist_ok=True)
-                        stamp = f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}"
-                        cv2.imwrite(str(folder / f"{n:06d}_{stamp}.png"), bgr)
-                    else:
-                        if conn.topic not in writers:
-                            writers[conn.topic] = io.VideoWriter(out / f"{_safe(conn.topic)}.{fmt}", 10.0)
-                        writers[conn.topic].write(bgr)
-                    counts[conn.topic]["frames"] += 1
-            finally:
-                for w in writers.values():
-                    w.close()
+            with files.partial(out) as tmp:
+                tmp.mkdir()
+                try:
+                    for conn, _, raw in files.messages(reader, bag, latent_conns):
+                        bar.update(1)
+                        try:
+                            msg, image, encoding = decoded(raw)
+                        except CodecError:
+                            counts[conn.topic]["refused"] += 1
+                            continue
+                        bgr = image if encoding != "rgb8" else image[..., ::-1]
+                        n = counts[conn.topic]["frames"]
+                        if fmt == "png":
+                            folder = tmp / _safe(conn.topic)
+                            folder.mkdir(exist_ok=True)
+                            stamp = f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}"
+                            cv2.imwrite(str(folder / f"{n:06d}_{stamp}.png"), bgr)
+                        else:
+                            if conn.topic not in writers:
+                                writers[conn.topic] = io.VideoWriter(tmp / f"{_safe(conn.topic)}.{fmt}", rates[conn.topic])
+                            writers[conn.topic].write(bgr)
+                        counts[conn.topic]["frames"] += 1
+                finally:
+                    for w in writers.values():
+                        w.close()
         bar.close()
     return dict(counts)
+
+
+def _rates(reader, bag: Path, connections) -> dict[str, float]:
+    """Frames per second of each topic from its messages' receive times (the median interval, so
+    a gap does not slow the whole video); DEFAULT_FPS for a topic of fewer than two messages."""
+    times: dict[str, list[int]] = defaultdict(list)
+    for conn, stamp, _ in files.messages(reader, bag, connections):
+        times[conn.topic].append(stamp)
+    rates = {}
+    for conn in connections:
+        t = sorted(times.get(conn.topic, []))
+        gaps = [b - a for a, b in zip(t, t[1:], strict=False) if b > a]
+        rates[conn.topic] = round(1e9 / statistics.median(gaps), 3) if gaps else DEFAULT_FPS
+    return rates
+
+
+DEFAULT_FPS = 10.0
 
 
 def info(bag: Path) -> dict:

@@ -21,6 +21,8 @@ def find_bags(inputs: list[Path]) -> list[Path]:
     """Bags named directly, or every bag directly inside a folder that is not itself a bag."""
     bags = []
     for path in inputs:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder")
         if is_bag(path):
             bags.append(path)
         elif path.is_dir():
@@ -69,29 +71,31 @@ def messages(reader, bag: Path, connections=(), start: int | None = None, stop: 
 
 
 @contextlib.contextmanager
-def atomic_writer(out: Path, storage: str) -> Iterator:
-    """A rosbags Writer on a temporary folder beside `out`, renamed to `out` only when the block
-    finishes; on any error the partial output is removed, so no half bag looks complete."""
-    from rosbags.rosbag2 import StoragePlugin, Writer
-
+def partial(out: Path) -> Iterator[Path]:
+    """A folder named `out.name` inside a hidden temporary folder beside `out`, moved to `out` only
+    when the block finishes; on any error it is removed, so no half output looks complete. Refuses
+    an `out` that exists (nothing is ever overwritten)."""
     if out.exists():
         raise InputError(f"{out} exists: choose another output or remove it")
+    holder = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(holder, ignore_errors=True)
+    holder.mkdir(parents=True)
+    try:
+        yield holder / out.name
+        (holder / out.name).rename(out)
+    finally:
+        shutil.rmtree(holder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_writer(out: Path, storage: str) -> Iterator:
+    """A rosbags Writer whose bag appears at `out` only when the block finishes (`partial`). The bag
+    is written under its final name from the start, so the metadata inside the storage file (an MCAP
+    file's own record of its relative_file_paths) names the final file, as metadata.yaml does."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+
     if storage not in STORAGES:
         raise InputError(f"unknown storage {storage!r}: one of {STORAGES}")
-    tmp = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
     plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
-    try:
-        with Writer(tmp, version=9, storage_plugin=plugin) as writer:
-            yield writer
-        # rosbags names the storage file after the folder: rename it with the folder.
-        for f in tmp.iterdir():
-            if f.stem == tmp.name:
-                f.rename(tmp / f"{out.name}{f.suffix}")
-        meta = tmp / "metadata.yaml"
-        meta.write_text(meta.read_text().replace(tmp.name, out.name))
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with partial(out) as tmp, Writer(tmp, version=9, storage_plugin=plugin) as writer:
+        yield writer
