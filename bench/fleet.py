@@ -24,7 +24,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 
 from anon_compression_codec.bags import fleet
 from anon_compression_codec.bags.messages import IMAGE, typestore
-from anon_compression_codec.privacy.stage import StageConfig
+from anon_compression_codec.privacy.stage import STILL
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
@@ -77,7 +77,7 @@ def main() -> None:
             client.run(warm, args.weights)
             out = tmp / f"out{workers}"
             t0 = time.perf_counter()
-            results = fleet.run(client, bags, [out / b.name for b in bags], weights=args.weights, guard=StageConfig(),
+            results = fleet.run(client, bags, [out / b.name for b in bags], weights=args.weights, guard=STILL,
                                 progress=False)  # fmt: skip
             seconds = time.perf_counter() - t0
             client.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,16 @@ def test_bitstream_is_byte_identical_to_before_the_layout_change():
     guarded = enc(img, boxes=np.array([[10.4, 20.6, 60.2, 70.9], [180.5, 100.1, 201, 123]]))
     assert hashlib.sha256(plain).hexdigest() == "ea3db6a18fa15ca3a542e9a662802a23aaadc0bbdd338c9533f3ce85e8ab47a8"
     assert hashlib.sha256(guarded).hexdigest() == "f14cf74e633748c90a98fd2c970f3211cf952fbf882b3abfea92a796e55deaba"
+
+
+NODES = Path(__file__).resolve().parents[1] / "anon_compression_nodes" / "anon_compression_nodes"
+
+
+def test_no_node_imports_another_node_and_capture_loads_no_torch():
+    for path in NODES.glob("*_node.py"):
+        text = path.read_text()
+        imported = set(re.findall(r"from \.(\w+) import", text)) | set(re.findall(r"anon_compression_nodes\.(\w+)", text))
+        others = {m for m in imported if m.endswith("_node") and m != path.stem}
+        assert not others, f"{path.name} imports {others}"
+    code = "import sys, anon_compression_nodes.capture_node; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

@@ -59,9 +59,9 @@ def cmd_decode(args: argparse.Namespace) -> int:
 def cmd_blur(args: argparse.Namespace) -> int:
     from .evaluation.baselines import CODECS
     from .privacy.anonymize import blur
-    from .privacy.stage import DetectionStage, StageConfig
+    from .privacy.stage import STILL, DetectionStage, StageConfig
 
-    stage = DetectionStage(StageConfig.from_yaml(args.detection_config) if args.detection_config else StageConfig())
+    stage = DetectionStage(StageConfig.from_yaml(args.detection_config) if args.detection_config else STILL)
     codec = CODECS[args.codec]
     kind = io.kind_of(args.input)
     found = 0
@@ -316,9 +316,9 @@ def cmd_bag_anonymize(args: argparse.Namespace) -> int:
 
 def _bag_anonymize_on_cluster(args: argparse.Namespace) -> int:
     from .bags import fleet
-    from .privacy.stage import StageConfig
+    from .privacy.stage import STILL, StageConfig
 
-    guard = StageConfig.from_yaml(args.guard_config) if args.guard_config else StageConfig()
+    guard = StageConfig.from_yaml(args.guard_config) if args.guard_config else STILL
     bags, targets = _bag_targets(args.inputs, args.output, "_anon")
     client = fleet.connect(args.cluster)
     t0 = time.perf_counter()
@@ -356,10 +356,10 @@ def cmd_bag_info(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .privacy.stage import StageConfig
+    from .privacy.stage import STILL, StageConfig
     from .web.app import Settings, serve
 
-    guard = StageConfig.from_yaml(args.guard_config) if args.guard_config else StageConfig()
+    guard = StageConfig.from_yaml(args.guard_config) if args.guard_config else STILL
     settings = Settings(args.weights, guard, args.max_body, args.max_side, args.workers, args.queue, args.threads)
     print(f"serving on http://{args.host}:{args.port} (POST /anonymize, /encode, /decode; GET /health)", flush=True)
     serve(settings, args.host, args.port)

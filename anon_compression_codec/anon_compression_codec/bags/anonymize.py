@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from ..codec import Encoder
 from ..errors import CodecError
-from ..privacy.stage import StageConfig
+from ..privacy.stage import STILL, StageConfig
 from . import files
 from .messages import IMAGE_TYPES, LATENT, latent_message, to_image, typestore
 
@@ -53,7 +53,7 @@ def anonymize(bag: Path, out: Path, topics: list[str] | None = None, weights: st
               span: tuple[int, int, int] | None = None) -> Summary:  # fmt: skip
     """Write the anonymized copy of `bag` to `out` (atomically); return the counts. span: (prime,
     start, stop) receive times in ns, see the module docstring."""
-    encoder = Encoder(weights, guard=guard if guard is not True else StageConfig())
+    encoder = Encoder(weights, guard=guard if guard is not True else STILL)
     store = typestore()
     summary = Summary(str(bag), str(out))
     t0 = time.perf_counter()

@@ -86,7 +86,7 @@ class Scorer:
     detections on their originals. Shared by `anon-codec eval` and the benchmark suite."""
 
     def __init__(self) -> None:
-        self.faces, self.persons = detect.mtcnn_faces(0.9), detect.yolo_persons(conf=0.25)
+        self.faces, self.persons = detect.mtcnn_faces(0.9), detect.yolo_persons()
         self.hog = detect.hog_persons()
         self.tallies: dict[str, Tally] = {}
 

