@@ -140,3 +140,15 @@ def test_no_node_imports_another_node_and_capture_loads_no_torch():
         assert not others, f"{path.name} imports {others}"
     code = "import sys, anon_compression_nodes.capture_node; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def test_the_core_imports_no_optional_extra():
+    """Encoder and Decoder with the guard, as a robot runs them, import none of the packages that
+    pyproject.toml declares as extras (web, bags, fleet, train, eval)."""
+    code = ("import sys, numpy as np; from anon_compression_codec import Encoder, Decoder; "
+            "Decoder()(Encoder()(np.zeros((64, 64, 3), np.uint8))); "
+            "extras = {'starlette', 'uvicorn', 'rosbags', 'imageio_ffmpeg', 'distributed', 'dask', 'tensorboard', "
+            "'matplotlib', 'PIL', 'bjontegaard', 'pytorch_msssim', 'ultralytics', 'facenet_pytorch'}; "
+            "found = extras & {m.split('.')[0] for m in sys.modules}; print(sorted(found)); sys.exit(bool(found))")  # fmt: skip
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr[-2000:]
