@@ -1,5 +1,5 @@
 """Training-loop speed: today's loop (the code of a baseline commit) against this checkout's, on
-the default recipe (configs/default.yaml: 32-2-64, batch 8, 192 px crops, ROI loss, 70 % pool
+the default recipe (recipes/default.yaml: 32-2-64, batch 8, 192 px crops, ROI loss, 70 % pool
 photos), same machine, same run. Each run is a fresh process training `--steps` steps from the
 shipped default; the rate is taken from its log after `--warmup` steps (cache building, first
 allocations and the first batches excluded). Prints a markdown table of steps/s and megapixels/s;
@@ -38,7 +38,7 @@ def baseline_tree(commit: str, into: Path) -> Path:
 
 
 def recipe(steps: int, out: Path, **extra) -> dict:
-    cfg = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "recipes" / "default.yaml").read_text())
     cfg.update(init="default", out=str(out), steps=steps, eval_every=0, checkpoint_every=10**6, log_every=10,
                labels=str(ROOT / cfg["labels"]), pool=str(ROOT / cfg["pool"]), **extra)  # fmt: skip
     return cfg
@@ -68,7 +68,7 @@ def main() -> None:
                         "the last landed one before the fast loop)")  # fmt: skip
     parser.add_argument("--precisions", default="fp32,bf16", help="new loop's precisions to time")
     args = parser.parse_args()
-    from anon_compression_codec import runtime
+    from anon_compression_codec import speedups
 
     tmp = Path(tempfile.mkdtemp(prefix="train_speed_"))
     old = baseline_tree(args.baseline, tmp / "baseline")
@@ -79,7 +79,7 @@ def main() -> None:
     for precision in args.precisions.split(","):
         cfg = recipe(args.steps, tmp / f"new-{precision}", precision=precision)
         rows.append(("new loop", precision, run(f"new-{precision}", new, cfg, tmp, args.warmup)))
-    native = runtime.native_bf16()
+    native = speedups.native_bf16()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, native bf16: {native}; "
           f"default recipe, batch {batch}, {crop} px crops, steps {args.warmup}-{args.steps} timed\n")  # fmt: skip
     print("| loop | precision | steps/s | Mpx/s |\n|---|---|---|---|")

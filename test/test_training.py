@@ -366,7 +366,7 @@ def test_prefetched_batches_arrive_in_order_and_errors_surface():
 
 def test_bf16_autocast_runs_the_transforms_only(tiny_data):
     """Under bf16 autocast the entropy model's likelihoods and x_hat stay fp32 and close to fp32's."""
-    from anon_compression_codec import AnonAutoencoder, runtime
+    from anon_compression_codec import AnonAutoencoder, speedups
     from anon_compression_codec.training.loop import use_bf16
 
     torch.manual_seed(0)
@@ -379,8 +379,8 @@ def test_bf16_autocast_runs_the_transforms_only(tiny_data):
     assert float((out["x_hat"] - ref["x_hat"]).abs().mean()) < 0.01
     assert not use_bf16("fp32", log=lambda _: None) and use_bf16("bf16", log=lambda _: None)
     notes = []
-    assert use_bf16("auto", log=notes.append) == runtime.native_bf16()
-    assert bool(notes) != runtime.native_bf16()  # the fall-back to fp32 is said in one line
+    assert use_bf16("auto", log=notes.append) == speedups.native_bf16()
+    assert bool(notes) != speedups.native_bf16()  # the fall-back to fp32 is said in one line
 
 
 def test_config_refuses_an_unknown_precision(tmp_path):

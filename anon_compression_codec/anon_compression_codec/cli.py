@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import bitstream, io, presets
+from . import bitstream, media, presets
 from .errors import CodecError
 from .evaluation.metrics import bpp, psnr
 
@@ -35,7 +35,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from .codec import Encoder
 
     enc = Encoder(args.weights, threads=args.threads, guard=not args.no_guard, quality=args.quality)
-    image = io.read_image(args.input)
+    image = media.read_image(args.input)
     if args.target_bpp is not None:
         data = enc.encode_to_bpp(image, args.target_bpp, channel_order="bgr")
     else:
@@ -51,7 +51,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     data = _read_bytes(args.input)
     from .codec import Decoder
 
-    io.write_image(args.output, Decoder(args.weights, threads=args.threads)(data, channel_order="bgr"))
+    media.write_image(args.output, Decoder(args.weights, threads=args.threads)(data, channel_order="bgr"))
     print(f"{args.output}: written")
     return 0
 
@@ -63,7 +63,7 @@ def cmd_blur(args: argparse.Namespace) -> int:
 
     stage = DetectionStage(StageConfig.from_yaml(args.detection_config) if args.detection_config else STILL)
     codec = CODECS[args.codec]
-    kind = io.kind_of(args.input)
+    kind = media.kind_of(args.input)
     found = 0
 
     def anonymize(frame: np.ndarray) -> bytes:
@@ -75,17 +75,17 @@ def cmd_blur(args: argparse.Namespace) -> int:
     suffix = {"jpeg": ".jpg", "webp": ".webp", "avif": ".avif"}[args.codec]
     if kind == "image":
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_bytes(anonymize(io.read_image(args.input)))
+        args.output.write_bytes(anonymize(media.read_image(args.input)))
         frames = 1
     elif kind == "folder":
-        files = io.folder_images(args.input)
+        files = media.folder_images(args.input)
         args.output.mkdir(parents=True, exist_ok=True)
         for path in _progress(files, len(files), "blur"):
-            (args.output / (path.stem + suffix)).write_bytes(anonymize(io.read_image(path)))
+            (args.output / (path.stem + suffix)).write_bytes(anonymize(media.read_image(path)))
         frames = len(files)
     else:
-        source, fps, count = io.video_frames(args.input, args.max_frames)
-        writer = io.VideoWriter(args.output, fps)
+        source, fps, count = media.video_frames(args.input, args.max_frames)
+        writer = media.VideoWriter(args.output, fps)
         frames = 0
         try:
             for frame in _progress(source, count, "blur"):
@@ -108,7 +108,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
 
     enc = Encoder(args.weights, threads=args.threads, guard=not args.no_guard)
     dec = Decoder(args.weights, threads=args.threads)
-    kind = io.kind_of(args.input)
+    kind = media.kind_of(args.input)
     stats: dict[str, list[float]] = {"bytes": [], "bpp": [], "psnr": [], "encode_ms": [], "decode_ms": []}
 
     def run(frame: np.ndarray) -> np.ndarray:
@@ -123,14 +123,14 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
         return out
 
     if kind == "image":
-        io.write_image(args.output, run(io.read_image(args.input)))
+        media.write_image(args.output, run(media.read_image(args.input)))
     elif kind == "folder":
-        files = io.folder_images(args.input)
+        files = media.folder_images(args.input)
         for path in _progress(files, len(files), "roundtrip"):
-            io.write_image(args.output / path.name, run(io.read_image(path)))
+            media.write_image(args.output / path.name, run(media.read_image(path)))
     else:
-        frames, fps, count = io.video_frames(args.input, args.max_frames)
-        writer = io.VideoWriter(args.output, fps)
+        frames, fps, count = media.video_frames(args.input, args.max_frames)
+        writer = media.VideoWriter(args.output, fps)
         try:
             for frame in _progress(frames, count, "roundtrip"):
                 writer.write(run(frame))
@@ -165,7 +165,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     from .data import boxes
     from .training.labels import label
 
-    files = [(str(p.relative_to(args.input)), args.split) for p in io.folder_images(args.input)]
+    files = [(str(p.relative_to(args.input)), args.split) for p in media.folder_images(args.input)]
     records, provenance = label(files, args.input)
     boxes.write_json(args.output, records, provenance)
     print(f"{len(records)} images labelled -> {args.output}")

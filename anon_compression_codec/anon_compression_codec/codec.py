@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import bitstream, presets, runtime
+from . import bitstream, presets, speedups
 from .entropy import tables_for
 from .errors import InputError, LimitError, ModelMismatchError
 from .geometry import analysis_radius, cover, inner_latent_rects, latent_rects
@@ -42,7 +42,7 @@ class _CodecBase:
         self, weights: str | Path | None = None, *, device: str = "cpu", threads: int | None = None, channels_last: bool = True,
         precision: str = "fp32",
     ) -> None:
-        runtime.keep_freed_memory()
+        speedups.keep_freed_memory()
         if threads is not None:
             if threads < 1:
                 raise InputError(f"threads must be >= 1, found {threads}")
@@ -52,7 +52,7 @@ class _CodecBase:
             raise InputError(f"precision must be one of {PRECISIONS}, found {precision!r}")
         # bf16: the transforms run under autocast (2.4x faster synthesis, 4x faster analysis on an
         # AVX512-BF16 CPU, -0.02 dB): the entropy tables stay fp32, so any decoder reads the frames.
-        self.bf16 = precision == "bf16" or (precision == "auto" and (self.device.type == "cuda" or runtime.native_bf16()))
+        self.bf16 = precision == "bf16" or (precision == "auto" and (self.device.type == "cuda" or speedups.native_bf16()))
         self.weights: LoadedWeights = load_weights(presets.resolve(weights))
         # channels_last: oneDNN's fast layout for these convolutions (measured 1.3-2x on 2 CPU cores).
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -300,7 +300,7 @@ class Decoder(_CodecBase):
         super().__init__(weights, **kwargs)
         self.max_pixels, self.max_guard_boxes, self.max_guard_area = max_pixels, max_guard_boxes, max_guard_area
         self.tiles_synthesized = 0  # tiles run through g_s in the last decode (the rest were fill)
-        self.synthesis = runtime.synthesis_for_inference(self.model.g_s).to(memory_format=self.memory_format)
+        self.synthesis = speedups.synthesis_for_inference(self.model.g_s).to(memory_format=self.memory_format)
         self._fill_block: np.ndarray | None = None
 
     def __call__(self, data: bytes, channel_order: ChannelOrder = "rgb") -> np.ndarray:
@@ -355,7 +355,7 @@ class Decoder(_CodecBase):
                 guarded[y0:y1, x0:x1] = True
         img = self._synthesize(idx, lh, lw, guarded, header.quality)[: header.height, : header.width]
         if header.height * header.width > RELEASE_ABOVE_PIXELS:
-            runtime.release_freed_memory()  # a frame this large must not leave the process at its peak
+            speedups.release_freed_memory()  # a frame this large must not leave the process at its peak
         if header.guard_boxes:
             img = render(np.ascontiguousarray(img), header.guard_boxes, self.guard_style)
         if header.channels == 1:

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from .. import io
+from .. import media
 from ..bitstream import peek_header
 from ..codec import FollowingDecoder
 from ..errors import CodecError, InputError
@@ -79,7 +79,7 @@ def decode(bag: Path, out: Path, fmt: str = "bag", weights: str | None = None, s
         else:
             latent_conns = [c for c in reader.connections if c.msgtype == LATENT]
             rates = _rates(reader, bag, latent_conns) if fmt != "png" else {}
-            writers: dict[str, io.VideoWriter] = {}
+            writers: dict[str, media.VideoWriter] = {}
             with files.partial(out) as tmp:
                 tmp.mkdir()
                 try:
@@ -99,7 +99,7 @@ def decode(bag: Path, out: Path, fmt: str = "bag", weights: str | None = None, s
                             cv2.imwrite(str(folder / f"{n:06d}_{stamp}.png"), bgr)
                         else:
                             if conn.topic not in writers:
-                                writers[conn.topic] = io.VideoWriter(tmp / f"{_safe(conn.topic)}.{fmt}", rates[conn.topic])
+                                writers[conn.topic] = media.VideoWriter(tmp / f"{_safe(conn.topic)}.{fmt}", rates[conn.topic])
                             writers[conn.topic].write(bgr)
                         counts[conn.topic]["frames"] += 1
                 finally:

@@ -165,14 +165,14 @@ def load_pool_images(pool: Path, max_side: int = 960) -> list[tuple[np.ndarray, 
     (camera-like sizes)."""
     import cv2
 
-    from .. import io
+    from .. import media
     from ..data.pool import manifest
 
     out = []
     for photo in manifest(pool):
         if photo["split"] != "eval":
             continue
-        img = io.read_image(Path(pool) / photo["file"])
+        img = media.read_image(Path(pool) / photo["file"])
         scale = min(1.0, max_side / max(img.shape[:2]))
         heads = np.asarray(photo.get("heads") or [], np.float32).reshape(-1, 4) * scale
         out.append((cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img, heads))
@@ -181,16 +181,15 @@ def load_pool_images(pool: Path, max_side: int = 960) -> list[tuple[np.ndarray, 
 
 def load_eval_images(labels: Path | None, folder: Path | None, video: Path | None, max_frames: int = 50):
     """(image, heads) pairs: the eval split of a label file, a folder, or frames of a video."""
-    from .. import io
+    from .. import media
     from ..data.boxes import read_json
 
     if labels is not None:
         records, _ = read_json(labels)
         root = labels.parent
-        return [
-            (io.read_image(root / r.file), np.asarray(r.heads, np.float32).reshape(-1, 4)) for r in records if r.split == "eval"
-        ]
+        held_out = [r for r in records if r.split == "eval"]
+        return [(media.read_image(root / r.file), np.asarray(r.heads, np.float32).reshape(-1, 4)) for r in held_out]
     if folder is not None:
-        return [(io.read_image(p), None) for p in io.folder_images(folder)]
-    frames, _, _ = io.video_frames(Path(video), max_frames)
+        return [(media.read_image(p), None) for p in media.folder_images(folder)]
+    frames, _, _ = media.video_frames(Path(video), max_frames)
     return [(f, None) for f in frames]

@@ -34,7 +34,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from .. import presets, runtime
+from .. import presets, speedups
 from ..data.boxes import read_json
 from ..data.offline import lfw_faces
 from ..data.pool import manifest as pool_manifest
@@ -134,9 +134,9 @@ ARCHS = ("factorized", "hyperprior")
 
 def use_bf16(precision: str, log=print) -> bool:
     """Whether to train the transforms in bf16; `auto` takes it only where the CPU has it natively."""
-    if precision == "auto" and not runtime.native_bf16():
+    if precision == "auto" and not speedups.native_bf16():
         log("precision auto: this CPU has no native bfloat16 (AVX512-BF16/AMX), training in fp32")
-    return precision == "bf16" or (precision == "auto" and runtime.native_bf16())
+    return precision == "bf16" or (precision == "auto" and speedups.native_bf16())
 
 
 def prefetched(batches: Iterable, depth: int) -> Iterator:
@@ -220,7 +220,7 @@ def evaluate_step(model: nn.Module, images: list[torch.Tensor], quality: float =
 def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    runtime.keep_freed_memory()  # 2.45 -> 2.75 steps/s on 2 cores: no fresh pages for every activation
+    speedups.keep_freed_memory()  # 2.45 -> 2.75 steps/s on 2 cores: no fresh pages for every activation
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "last.ckpt"

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from anon_compression_codec import Decoder, load_weights, runtime
+from anon_compression_codec import Decoder, load_weights, speedups
 from anon_compression_codec.model import deconv
 
 
@@ -22,14 +22,14 @@ def test_subpixel_equals_the_transposed_convolution(cin: int, cout: int, bias: b
         layer.bias = None
     x = torch.randn(2, cin, 7, 9)
     with torch.no_grad():
-        expected, found = layer(x), runtime.subpixel(layer)(x)
+        expected, found = layer(x), speedups.subpixel(layer)(x)
     assert found.shape == expected.shape == (2, cout, 14, 18)
     assert torch.allclose(found, expected, atol=1e-5)
 
 
 def test_subpixel_refuses_other_layers():
     with pytest.raises(ValueError, match="5x5 stride-2"):
-        runtime.subpixel(nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1))
+        speedups.subpixel(nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1))
 
 
 def test_the_decoder_synthesizes_with_the_trained_weights(weights):
@@ -45,8 +45,8 @@ def test_the_decoder_synthesizes_with_the_trained_weights(weights):
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_keep_freed_memory_takes_effect_once_per_process():
-    assert runtime.keep_freed_memory() is True
-    assert runtime.keep_freed_memory() is True
+    assert speedups.keep_freed_memory() is True
+    assert speedups.keep_freed_memory() is True
 
 
 RSS_AFTER_LARGE_DECODE = """
