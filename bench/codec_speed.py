@@ -17,10 +17,11 @@ from pathlib import Path
 
 import torch
 
-from anon_compression_codec import AnonAutoencoder, Decoder, Encoder, presets, save_weights
+from anon_compression_codec import AnonAutoencoder, Decoder, Encoder, save_weights
 from anon_compression_codec.evaluation import baselines
 from anon_compression_codec.evaluation.timing import SIZES, frames, median_ms
-from anon_compression_codec.hyperprior import GainedHyperprior
+from anon_compression_codec.runtime import presets
+from anon_compression_codec.runtime.hyperprior import GainedHyperprior
 
 
 def main() -> None:

@@ -21,8 +21,9 @@ import numpy as np
 
 
 def make_frames(weights: str, out: Path) -> dict[str, str]:
-    from anon_compression_codec import Encoder, bitstream
+    from anon_compression_codec import Encoder
     from anon_compression_codec.evaluation.timing import frames
+    from anon_compression_codec.runtime import bitstream
 
     enc = Encoder(weights, guard=False)
     model_id = enc.model_id

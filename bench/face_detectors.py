@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from anon_compression_codec.evaluation.scoring import load_eval_images
-from anon_compression_codec.geometry import iou_matrix
 from anon_compression_codec.privacy import detectors as detect
 from anon_compression_codec.privacy.stage import DetectionStage, StageConfig
+from anon_compression_codec.runtime.geometry import iou_matrix
 
 SETTINGS = {
     "haar": StageConfig(detectors=("haar",)),

@@ -55,7 +55,7 @@ def write_bags(folder: Path, count: int, frames: int) -> list[Path]:
 
 
 def warm(weights: str | None) -> None:
-    from anon_compression_codec.codec import Encoder
+    from anon_compression_codec.runtime.codec import Encoder
 
     Encoder(weights).encode(np.zeros((480, 640, 3), np.uint8))
 

@@ -24,8 +24,8 @@ from collections import Counter
 import numpy as np
 
 from anon_compression_codec import BitstreamError, Decoder, Encoder
-from anon_compression_codec.bitstream import HEADER_SIZE, VERSION_HYPERPRIOR
 from anon_compression_codec.evaluation.timing import frames
+from anon_compression_codec.runtime.bitstream import HEADER_SIZE, VERSION_HYPERPRIOR
 
 _HEADER = ">4sBB8sBBHHHHHI"
 _FIELDS = ["magic", "version", "flags", "model_id", "channels", "reserved", "height", "width", "lc", "lh", "lw", "plen"]

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from anon_compression_codec import Decoder, Encoder, bitstream
+from anon_compression_codec import Decoder, Encoder
 from anon_compression_codec.evaluation.scoring import Scorer, load_eval_images, load_pool_images
-from anon_compression_codec.geometry import cover, latent_rects
 from anon_compression_codec.privacy import guard
 from anon_compression_codec.privacy.stage import DetectionStage, StageConfig
+from anon_compression_codec.runtime import bitstream
+from anon_compression_codec.runtime.geometry import cover, latent_rects
 
 
 def version_1(enc: Encoder, rgb: np.ndarray, boxes) -> bytes:

@@ -22,9 +22,9 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from anon_compression_codec.geometry import cover
 from anon_compression_codec.privacy.stage import DetectionStage, StageConfig
 from anon_compression_codec.resources import package_file
+from anon_compression_codec.runtime.geometry import cover
 
 OPENCV_SAMPLES = "/usr/share/doc/opencv-doc/examples/data"
 WIDTH = 640

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import cv2
 
-from anon_compression_codec.codec import Encoder
-from anon_compression_codec.ratecontrol import RateController
+from anon_compression_codec.runtime.codec import Encoder
+from anon_compression_codec.runtime.ratecontrol import RateController
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 

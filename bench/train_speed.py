@@ -68,7 +68,7 @@ def main() -> None:
                         "the last landed one before the fast loop)")  # fmt: skip
     parser.add_argument("--precisions", default="fp32,bf16", help="new loop's precisions to time")
     args = parser.parse_args()
-    from anon_compression_codec import speedups
+    from anon_compression_codec.runtime import speedups
 
     tmp = Path(tempfile.mkdtemp(prefix="train_speed_"))
     old = baseline_tree(args.baseline, tmp / "baseline")

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from anon_compression_codec import AnonAutoencoder, save_weights
-from anon_compression_codec.hyperprior import GainedHyperprior
+from anon_compression_codec.runtime.hyperprior import GainedHyperprior
 
 # ROS tests of one run talk only to each other: a random DDS domain for this session (every node a
 # test starts inherits it), unless the caller chose one.

@@ -16,7 +16,7 @@ from anon_compression_codec import (
     UnsupportedVersionError,
     parse,
 )
-from anon_compression_codec.bitstream import HEADER_SIZE
+from anon_compression_codec.runtime.bitstream import HEADER_SIZE
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_a_flipped_version_bit_is_reported_as_damage(frame):
 def _crafted(height: int, width: int, boxes=(), lc: int = 16, stride: int = 4) -> bytes:
     """A frame that passes every bitstream check: sizes, latent shape and guard boxes consistent,
     latents at nothing in particular (the decoder's limits must refuse it before decoding)."""
-    from anon_compression_codec.bitstream import FLAG_GUARD, Header, pack
+    from anon_compression_codec.runtime.bitstream import FLAG_GUARD, Header, pack
 
     lh, lw = -(-height // stride), -(-width // stride)
     header = Header(b"\x00" * 8, 3, height, width, lc, lh, lw, 4, FLAG_GUARD if boxes else 0, 1, 0, tuple(boxes))
@@ -200,7 +200,7 @@ def test_fuzz_benchmark_mutations_give_only_clear_errors(model, request):
 
 def _frame_from_symbols(enc: Encoder, idx: np.ndarray, height: int, width: int, boxes) -> bytes:
     """What the encoder writes for these latent symbols (for frames too large to run g_a on in a test)."""
-    from anon_compression_codec.bitstream import FLAG_GUARD, VERSION, Header, pack
+    from anon_compression_codec.runtime.bitstream import FLAG_GUARD, VERSION, Header, pack
 
     s = enc.stride
     payload = enc.tables.encode(idx)
@@ -229,7 +229,7 @@ def test_tiled_synthesis_matches_one_pass(weights):
     import cv2
     import torch
 
-    from anon_compression_codec.codec import SYNTHESIS_TILE
+    from anon_compression_codec.runtime.codec import SYNTHESIS_TILE
 
     rng = np.random.default_rng(5)
     img = cv2.resize(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8), (1200, 1000), interpolation=cv2.INTER_CUBIC)

@@ -20,7 +20,7 @@ from anon_compression_codec import (
     peek_header,
     presets,
 )
-from anon_compression_codec.model import compute_model_id
+from anon_compression_codec.runtime.model import compute_model_id
 
 
 @pytest.mark.parametrize("shape", [(45, 67, 3), (1, 1, 3), (16, 16, 3), (33, 8, 3)])

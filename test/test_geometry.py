@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from anon_compression_codec.geometry import (
+from anon_compression_codec.runtime.geometry import (
     analysis_radius,
     cover,
     cover_tensor,

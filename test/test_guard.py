@@ -11,9 +11,10 @@ import cv2
 import numpy as np
 import pytest
 
-from anon_compression_codec import CorruptPayloadError, Decoder, Encoder, InputError, bitstream
-from anon_compression_codec.geometry import iou_matrix as iou
+from anon_compression_codec import CorruptPayloadError, Decoder, Encoder, InputError
 from anon_compression_codec.privacy.stage import DetectionStage, StageConfig, merge, tiles
+from anon_compression_codec.runtime import bitstream
+from anon_compression_codec.runtime.geometry import iou_matrix as iou
 
 CLI = Path(sys.executable).with_name("anon-codec")
 ASSETS = next(Path(sys.prefix).glob("lib/python3*/site-packages/ultralytics/assets"))
@@ -285,9 +286,9 @@ def test_guard_v2_on_the_shipped_model_keeps_box_pixels_out(content_weights):
 def test_windowed_reanalysis_matches_analysing_the_filled_image_whole(content_weights):
     """The latents around a box are analysed again from a window of the filled image: the same
     symbols (to float rounding) as analysing the whole filled image."""
-    from anon_compression_codec.geometry import cover, inner_latent_rects
     from anon_compression_codec.privacy import guard
     from anon_compression_codec.privacy.fill import fill
+    from anon_compression_codec.runtime.geometry import cover, inner_latent_rects
 
     img, boxes = _photo(192, 256), np.array([[60, 40, 130, 120], [200, 150, 256, 192]])
     enc = Encoder(content_weights, guard=False)
@@ -304,7 +305,7 @@ def test_windowed_reanalysis_matches_analysing_the_filled_image_whole(content_we
 
 
 def test_inner_latent_rects_hold_exactly_the_latents_that_see_only_the_box():
-    from anon_compression_codec.geometry import analysis_radius, inner_latent_rects
+    from anon_compression_codec.runtime.geometry import analysis_radius, inner_latent_rects
 
     s, layers, w, h = 8, 3, 200, 120
     r = analysis_radius(layers)
@@ -326,8 +327,8 @@ def test_inner_latent_rects_hold_exactly_the_latents_that_see_only_the_box():
 
 
 def test_version_1_guarded_frames_still_decode_and_liars_are_refused(content_weights):
-    from anon_compression_codec.geometry import latent_rects
     from anon_compression_codec.privacy import guard
+    from anon_compression_codec.runtime.geometry import latent_rects
 
     enc, dec = Encoder(content_weights, guard=False), Decoder(content_weights)
     img, box = _photo(), (40, 20, 72, 60)

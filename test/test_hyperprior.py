@@ -12,12 +12,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anon_compression_codec import bitstream
-from anon_compression_codec.codec import Decoder, Encoder
 from anon_compression_codec.errors import CorruptPayloadError, InputError
-from anon_compression_codec.geometry import inner_latent_rects
-from anon_compression_codec.integer import IntegerConv, IntegerSequential
-from anon_compression_codec.model import load_weights, save_weights
+from anon_compression_codec.runtime import bitstream
+from anon_compression_codec.runtime.codec import Decoder, Encoder
+from anon_compression_codec.runtime.geometry import inner_latent_rects
+from anon_compression_codec.runtime.integer import IntegerConv, IntegerSequential
+from anon_compression_codec.runtime.model import load_weights, save_weights
 
 
 @pytest.fixture
@@ -123,8 +123,8 @@ def test_guarded_latents_hold_zero_and_decode(hyper_weights):
 
 _DECODE = """
 import sys, numpy as np, torch
-from anon_compression_codec import bitstream
-from anon_compression_codec.codec import Decoder
+from anon_compression_codec.runtime import bitstream
+from anon_compression_codec.runtime.codec import Decoder
 dec = Decoder(sys.argv[1], precision=sys.argv[2], threads=int(sys.argv[3]))
 with torch.no_grad():  # a float perturbation of every floating-point transform
     for name, p in dec.model.named_parameters():

@@ -11,8 +11,8 @@ from rcl_interfaces.srv import GetParameters, ListParameters
 from rclpy.parameter import parameter_value_to_python
 from ros_helpers import spin_until, stop
 
-from anon_compression_codec.codec import DEFAULT_MAX_PIXELS
-from anon_compression_codec.presets import DEFAULT_PRESET
+from anon_compression_codec.runtime.codec import DEFAULT_MAX_PIXELS
+from anon_compression_codec.runtime.presets import DEFAULT_PRESET
 from anon_compression_nodes import graph, local_run, params
 
 # Declared by rclpy or by QoSOverridingOptions, not by this project's table.

@@ -13,10 +13,10 @@ import yaml
 from rcl_interfaces.msg import ParameterType, ParameterValue
 from ros_helpers import REPO, set_parameter, spin_until, start_all, stop
 
-from anon_compression_codec import bitstream
-from anon_compression_codec.codec import Encoder
 from anon_compression_codec.errors import InputError
-from anon_compression_codec.ratecontrol import RateController
+from anon_compression_codec.runtime import bitstream
+from anon_compression_codec.runtime.codec import Encoder
+from anon_compression_codec.runtime.ratecontrol import RateController
 from anon_compression_msgs.msg import CompressedLatent
 from anon_compression_nodes import graph
 

@@ -15,7 +15,7 @@ from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from anon_compression_codec import Decoder, peek_header
-from anon_compression_codec.bitstream import message_fields
+from anon_compression_codec.runtime.bitstream import message_fields
 from anon_compression_msgs.msg import CompressedLatent
 from anon_compression_nodes import graph
 

@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from anon_compression_codec import Decoder, load_weights, speedups
-from anon_compression_codec.model import deconv
+from anon_compression_codec import Decoder, load_weights
+from anon_compression_codec.runtime import speedups
+from anon_compression_codec.runtime.model import deconv
 
 
 @pytest.mark.parametrize(("cin", "cout", "bias"), [(16, 3, True), (8, 5, False)])
@@ -52,7 +53,7 @@ def test_keep_freed_memory_takes_effect_once_per_process():
 RSS_AFTER_LARGE_DECODE = """
 import sys
 import numpy as np
-import anon_compression_codec.codec as codec
+import anon_compression_codec.runtime.codec as codec
 from anon_compression_codec import Decoder, Encoder
 if sys.argv[2] == "never":
     codec.RELEASE_ABOVE_PIXELS = 1 << 40

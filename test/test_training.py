@@ -14,8 +14,9 @@ import pytest
 import torch
 import yaml
 
-from anon_compression_codec import Decoder, Encoder, load_weights, presets
+from anon_compression_codec import Decoder, Encoder, load_weights
 from anon_compression_codec.data.boxes import Record, read_json, read_odgt, write_json
+from anon_compression_codec.runtime import presets
 from anon_compression_codec.training.loop import Config, export, train
 
 CLI = Path(sys.executable).with_name("anon-codec")
@@ -366,7 +367,8 @@ def test_prefetched_batches_arrive_in_order_and_errors_surface():
 
 def test_bf16_autocast_runs_the_transforms_only(tiny_data):
     """Under bf16 autocast the entropy model's likelihoods and x_hat stay fp32 and close to fp32's."""
-    from anon_compression_codec import AnonAutoencoder, speedups
+    from anon_compression_codec import AnonAutoencoder
+    from anon_compression_codec.runtime import speedups
     from anon_compression_codec.training.loop import use_bf16
 
     torch.manual_seed(0)

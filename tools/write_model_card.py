@@ -12,7 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from anon_compression_codec import load_weights, presets
+from anon_compression_codec import load_weights
+from anon_compression_codec.runtime import presets
 
 POOL = Path("data/pool/pool.json")
 

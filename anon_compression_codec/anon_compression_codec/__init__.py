@@ -12,8 +12,6 @@ warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", ca
 
 # ruff: noqa: E402
 
-from .bitstream import CODEC_NAME, Header, parse, peek_header
-from .bitstream import VERSION as BITSTREAM_VERSION
 from .errors import (
     BitstreamError,
     CodecError,
@@ -24,10 +22,12 @@ from .errors import (
     UnsupportedVersionError,
     WeightsError,
 )
+from .runtime.bitstream import CODEC_NAME, Header, parse, peek_header
+from .runtime.bitstream import VERSION as BITSTREAM_VERSION
 
 _LAZY = {
-    "Encoder": "codec", "Decoder": "codec", "FollowingDecoder": "codec",
-    "AnonAutoencoder": "model", "load_weights": "model", "save_weights": "model",
+    "Encoder": "runtime.codec", "Decoder": "runtime.codec", "FollowingDecoder": "runtime.codec",
+    "AnonAutoencoder": "runtime.model", "load_weights": "runtime.model", "save_weights": "runtime.model",
     "StageConfig": "privacy.stage",
 }  # fmt: skip
 

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import bitstream, media, presets
+from . import media
 from .errors import CodecError
 from .evaluation.metrics import bpp, psnr
+from .runtime import bitstream, presets
 
 EXIT_USAGE = 2
 
@@ -32,7 +33,7 @@ def _progress(items: Iterable, total: int | None, desc: str) -> Iterable:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from .codec import Encoder
+    from .runtime.codec import Encoder
 
     enc = Encoder(args.weights, threads=args.threads, guard=not args.no_guard, quality=args.quality)
     image = media.read_image(args.input)
@@ -49,7 +50,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 def cmd_decode(args: argparse.Namespace) -> int:
     data = _read_bytes(args.input)
-    from .codec import Decoder
+    from .runtime.codec import Decoder
 
     media.write_image(args.output, Decoder(args.weights, threads=args.threads)(data, channel_order="bgr"))
     print(f"{args.output}: written")
@@ -104,7 +105,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_roundtrip(args: argparse.Namespace) -> int:
-    from .codec import Decoder, Encoder
+    from .runtime.codec import Decoder, Encoder
 
     enc = Encoder(args.weights, threads=args.threads, guard=not args.no_guard)
     dec = Decoder(args.weights, threads=args.threads)

@@ -10,7 +10,7 @@ import time
 
 from sensor_msgs.msg import Image
 
-from anon_compression_codec.bitstream import MAX_SIDE
+from anon_compression_codec.runtime.bitstream import MAX_SIDE
 
 from . import common, graph, image_conversion
 from .cameras import Source, expand, open_source, read_frame

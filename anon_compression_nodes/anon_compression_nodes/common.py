@@ -16,7 +16,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.subscription import Subscription
 
-from anon_compression_codec.precision import PRECISIONS
+from anon_compression_codec.runtime.precision import PRECISIONS
 
 from . import graph, params
 

@@ -14,7 +14,7 @@ from rclpy.time import Time
 from sensor_msgs.msg import Image
 
 from anon_compression_codec import CodecError
-from anon_compression_codec.bitstream import MAX_SIDE
+from anon_compression_codec.runtime.bitstream import MAX_SIDE
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import common, graph, image_conversion

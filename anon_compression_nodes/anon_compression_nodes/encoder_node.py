@@ -17,10 +17,11 @@ import cv2
 import torch
 from sensor_msgs.msg import CameraInfo, Image
 
-from anon_compression_codec import CodecError, Encoder, StageConfig, presets
-from anon_compression_codec.bitstream import MAX_SIDE
+from anon_compression_codec import CodecError, Encoder, StageConfig
 from anon_compression_codec.privacy.stage import VIDEO
-from anon_compression_codec.ratecontrol import RateController
+from anon_compression_codec.runtime import presets
+from anon_compression_codec.runtime.bitstream import MAX_SIDE
+from anon_compression_codec.runtime.ratecontrol import RateController
 from anon_compression_msgs.msg import CompressedLatent
 
 from . import camera_info, common, graph, image_conversion

@@ -11,8 +11,8 @@ from array import array as byte_array
 import numpy as np
 from sensor_msgs.msg import Image
 
-from anon_compression_codec import rawimage
-from anon_compression_codec.rawimage import CHANNELS, UnsupportedEncoding
+from anon_compression_codec.runtime import rawimage
+from anon_compression_codec.runtime.rawimage import CHANNELS, UnsupportedEncoding
 
 try:  # ROS 2's cv_bridge; the PyPI "cv-bridge" is a ROS 1 port that fails on NumPy 2
     from cv_bridge import CvBridge

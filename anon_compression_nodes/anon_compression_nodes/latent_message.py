@@ -6,7 +6,7 @@ from __future__ import annotations
 from array import array as byte_array
 
 from anon_compression_codec import BITSTREAM_VERSION, CODEC_NAME, CorruptPayloadError, Header, parse, peek_header
-from anon_compression_codec.bitstream import message_fields
+from anon_compression_codec.runtime.bitstream import message_fields
 from anon_compression_msgs.msg import CompressedLatent
 
 

@@ -16,7 +16,7 @@ from collections import deque
 import torch
 
 from anon_compression_codec import CodecError
-from anon_compression_codec.bitstream import MAX_SIDE
+from anon_compression_codec.runtime.bitstream import MAX_SIDE
 from anon_compression_codec.web.app import Settings, Stream, create_app
 from anon_compression_msgs.msg import CompressedLatent
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..codec import Encoder
 from ..errors import CodecError
 from ..privacy.stage import STILL, StageConfig
+from ..runtime.codec import Encoder
 from . import files
 from .messages import IMAGE_TYPES, LATENT, latent_message, to_image, typestore
 
@@ -107,7 +107,7 @@ def anonymize(bag: Path, out: Path, topics: list[str] | None = None, weights: st
                 msg = store.deserialize_cdr(raw, conn.msgtype)
                 image, encoding = to_image(msg, conn.msgtype)
                 data = encoder(image, channel_order="bgr" if encoding == "bgr8" else "rgb")
-                out_raw = store.serialize_cdr(latent_message(data, encoding, msg.header), LATENT)
+                out_raw = store.serialize_cdr(latent_message(data, encoding, msg.header, encoder.last_header), LATENT)
             except Exception as exc:  # noqa: BLE001 - fail closed: a frame that cannot be encoded is dropped
                 summary.dropped += 1
                 reason = type(exc).__name__ + (f": {exc}" if isinstance(exc, CodecError) else "")

@@ -17,9 +17,9 @@ import cv2
 from tqdm import tqdm
 
 from .. import media
-from ..bitstream import peek_header
-from ..codec import FollowingDecoder
 from ..errors import CodecError, InputError
+from ..runtime.bitstream import peek_header
+from ..runtime.codec import FollowingDecoder
 from . import files
 from .messages import IMAGE, LATENT, image_message, latent_data, typestore
 
@@ -152,7 +152,7 @@ def info(bag: Path) -> dict:
             entry["rate_hz"] = round(entry["messages"] / span, 2) if entry["messages"] > 1 else None
             entry["bytes_per_message"] = round(statistics.mean(sizes[topic])) if sizes[topic] else 0
             if topic in models:
-                from .. import presets
+                from ..runtime import presets
 
                 entry["models"] = {m: (presets.find(bytes.fromhex(m)) if m != "damaged" else None) for m in sorted(models[topic])}
                 entry["guarded_frames"] = guarded[topic]

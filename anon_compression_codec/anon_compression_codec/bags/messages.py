@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .. import rawimage
-from ..bitstream import message_fields, peek_header
 from ..errors import InputError
+from ..runtime import rawimage
+from ..runtime.bitstream import message_fields, peek_header
 
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
@@ -44,10 +44,11 @@ def to_image(msg, msgtype: str) -> tuple[np.ndarray, str]:
     return img, ("mono8" if img.ndim == 2 else "bgr8")
 
 
-def latent_message(data: bytes, encoding: str, header):
-    """A CompressedLatent carrying `data`, its fields filled from the bitstream header."""
+def latent_message(data: bytes, encoding: str, header, parsed=None):
+    """A CompressedLatent carrying `data`, its fields filled from the bitstream header (`parsed`
+    when the caller has it: the encoder keeps the header it wrote)."""
     store = typestore()
-    return store.types[LATENT](header=header, encoding=encoding, **message_fields(peek_header(data)),
+    return store.types[LATENT](header=header, encoding=encoding, **message_fields(parsed or peek_header(data)),
                                data=np.frombuffer(data, np.uint8))  # fmt: skip
 
 

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..geometry import cover
+from ..runtime.geometry import cover
 from .metrics import bpp
 
 

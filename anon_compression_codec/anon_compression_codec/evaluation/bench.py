@@ -31,9 +31,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .. import presets
-from ..codec import DEFAULT_QUALITY
 from ..resources import package_file
+from ..runtime import presets
+from ..runtime.codec import DEFAULT_QUALITY
 from . import baselines
 from .metrics import interpolate
 from .scoring import Scorer
@@ -72,7 +72,7 @@ def _settings(quick: bool, ours: list[str] | None = None) -> list[tuple[str, str
 
 
 def _variable_rate(weights: str) -> bool:
-    from ..model import load_weights
+    from ..runtime.model import load_weights
 
     return load_weights(presets.resolve(weights)).model.arch == "hyperprior"
 
@@ -169,7 +169,7 @@ class _Runner:
                 self.encode = lambda img: baselines.roi_jpeg(img, self.persons(img), stage(img), opts["quality"])
             self.decode = jpeg.decode
         else:
-            from ..codec import Decoder, Encoder
+            from ..runtime.codec import Decoder, Encoder
 
             enc = Encoder(opts["weights"], guard=opts["guard"], quality=opts.get("quality", DEFAULT_QUALITY))
             dec = Decoder(opts["weights"])
@@ -183,7 +183,7 @@ class _Runner:
         quality is searched once per image, so timed repeats measure the codec alone."""
         import hashlib
 
-        from ..codec import Encoder
+        from ..runtime.codec import Encoder
         from .metrics import bpp
 
         ours = Encoder(opts["weights"], guard=False)

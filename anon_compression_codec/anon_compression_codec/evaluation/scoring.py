@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..codec import Decoder, Encoder
-from ..geometry import cover, face_to_head, iou_matrix
 from ..privacy import detectors as detect
+from ..runtime.codec import Decoder, Encoder
+from ..runtime.geometry import cover, face_to_head, iou_matrix
 from . import baselines
 from .metrics import blob_mask, bpp, ms_ssim
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..geometry import cover
+from ..runtime.geometry import cover
 from .fill import fill
 
 OUTLINE = (200, 200, 200)  # light grey, 1 px: marks the box without hiding what is around it

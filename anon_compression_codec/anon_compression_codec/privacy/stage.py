@@ -27,7 +27,7 @@ import numpy as np
 import yaml
 
 from ..errors import InputError
-from ..geometry import cover, enlarge, iou_matrix, mirror
+from ..runtime.geometry import cover, enlarge, iou_matrix, mirror
 from . import detectors as detect
 
 MERGES = ("wbf", "nms", "nmm")

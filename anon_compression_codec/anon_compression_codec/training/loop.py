@@ -34,15 +34,15 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from .. import presets, speedups
 from ..data.boxes import read_json
 from ..data.offline import lfw_faces
 from ..data.pool import manifest as pool_manifest
 from ..data.pool import read as pool_read
 from ..errors import InputError
-from ..hyperprior import GainedHyperprior
-from ..model import CDF_BUFFERS, AnonAutoencoder, load_weights, save_weights
-from ..precision import PRECISIONS
+from ..runtime import presets, speedups
+from ..runtime.hyperprior import GainedHyperprior
+from ..runtime.model import CDF_BUFFERS, AnonAutoencoder, load_weights, save_weights
+from ..runtime.precision import PRECISIONS
 from .losses import HEAD_TERMS, RoiRateDistortionLoss
 from .samples import FaceBank, TrainingSet, collate
 

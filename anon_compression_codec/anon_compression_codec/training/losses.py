@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ..geometry import cover_tensor
+from ..runtime.geometry import cover_tensor
 
 
 def region_loss(x: Tensor, x_hat: Tensor, boxes: Sequence[Tensor], invert: bool = False) -> Tensor:

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..data.boxes import Record
-from ..geometry import cover
+from ..runtime.geometry import cover
 from .pixels import PixelCache
 
 

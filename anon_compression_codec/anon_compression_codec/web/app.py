@@ -30,11 +30,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..bitstream import MAX_SIDE, peek_header
-from ..codec import Decoder, Encoder
 from ..errors import BitstreamError, CodecError, InputError
 from ..privacy.anonymize import blur
 from ..privacy.stage import StageConfig
+from ..runtime.bitstream import MAX_SIDE, peek_header
+from ..runtime.codec import Decoder, Encoder
 
 IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 FORMATS = {"jpeg": ("image/jpeg", ".jpg"), "png": ("image/png", ".png"), "webp": ("image/webp", ".webp")}

@@ -20,8 +20,8 @@ import constriction
 import numpy as np
 import torch
 
+from ..errors import CorruptPayloadError
 from ._compressai import EntropyBottleneck, GaussianConditional
-from .errors import CorruptPayloadError
 from .hyperprior import GainedHyperprior
 
 _Categorical = constriction.stream.model.Categorical

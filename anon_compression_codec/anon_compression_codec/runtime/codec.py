@@ -15,15 +15,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..errors import InputError, LimitError, ModelMismatchError
+from ..privacy import guard as privacy_guard
+from ..privacy.anonymize import STYLES, render
+from ..privacy.fill import fill
 from . import bitstream, presets, speedups
 from .entropy import tables_for
-from .errors import InputError, LimitError, ModelMismatchError
 from .geometry import analysis_radius, cover, inner_latent_rects, latent_rects
 from .model import LoadedWeights, load_weights
 from .precision import PRECISIONS
-from .privacy import guard as privacy_guard
-from .privacy.anonymize import STYLES, render
-from .privacy.fill import fill
 
 ChannelOrder = str  # "rgb" or "bgr"
 
@@ -118,7 +118,7 @@ class Encoder(_CodecBase):
     def set_guard(self, guard: bool | object) -> None:
         """Switch the privacy guard: exactly False, True (default settings) or a StageConfig;
         anything else is refused (InputError), never silently replaced by defaults."""
-        from .privacy.stage import STILL, DetectionStage, StageConfig
+        from ..privacy.stage import STILL, DetectionStage, StageConfig
 
         if guard is False:
             self.stage = None

@@ -34,7 +34,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from .errors import CorruptPayloadError, UnsupportedVersionError
+from ..errors import CorruptPayloadError, UnsupportedVersionError
 
 MAGIC = b"ANCL"
 VERSION = 1  # what a factorized model's encoder writes

@@ -34,8 +34,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import WeightsError
 from ._compressai import GDN1, EntropyBottleneck
-from .errors import WeightsError
 from .hyperprior import GainedHyperprior
 
 WEIGHTS_FORMAT = "anon_compression_weights"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .errors import InputError
+from ..errors import InputError
 
 LOG_BITS_PER_QUALITY = math.log(10) / 100  # d ln(bits) / d quality, measured order of magnitude
 GAIN = 0.6  # of the full step: damps the reaction to one frame's content change

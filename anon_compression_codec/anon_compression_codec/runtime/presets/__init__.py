@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import WeightsError
+from ...errors import WeightsError
 
 PRESET_DIR = Path(__file__).resolve().parent
 RETIRED_DIR = PRESET_DIR / "retired"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
 # Camera encodings converted on input: bytes per pixel, and the conversion to a supported encoding.
