@@ -18,8 +18,8 @@ from anon_compression_codec import (
     WeightsError,
     load_weights,
     peek_header,
-    presets,
 )
+from anon_compression_codec.runtime import presets
 from anon_compression_codec.runtime.model import compute_model_id
 
 
