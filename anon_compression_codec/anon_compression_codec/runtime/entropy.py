@@ -131,6 +131,13 @@ class HyperTables:
         z_symbols = (z_idx.astype(np.int64) + self.hyper.offsets[:, None]).reshape(-1, zh, zw)
         return self.model.hyper_indices(torch.from_numpy(z_symbols), height, width).numpy().reshape(self.channels, -1)
 
+    def _groups(self, order: np.ndarray) -> list[np.ndarray]:
+        """For each table index, the flat positions that use it, ascending: one stable sort instead
+        of a comparison pass per table (64 of them over every symbol)."""
+        perm = np.argsort(order, kind="stable")
+        bounds = np.searchsorted(order[perm], np.arange(len(self.models) + 1))
+        return [perm[bounds[t] : bounds[t + 1]] for t in range(len(self.models))]
+
     @torch.inference_mode()
     def encode(self, idx: np.ndarray, height: int, width: int) -> bytes:
         device = next(self.model.h_a.parameters()).device
@@ -144,8 +151,9 @@ class HyperTables:
         escaped = (entry < 0) | (entry >= self.sizes[order])
         entry[escaped] = self.sizes[order[escaped]]
         coder.encode_reverse((flat[escaped] + ESCAPE_LIMIT).astype(np.int32), self.escapes)  # read last
+        groups = self._groups(order)
         for t in reversed(range(len(self.models))):
-            symbols = entry[order == t]
+            symbols = entry[groups[t]]
             if symbols.size:
                 coder.encode_reverse(symbols.astype(np.int32), self.models[t])
         self.hyper.encode_into(coder, z_idx)
@@ -157,8 +165,7 @@ class HyperTables:
         z_idx = _decoding(lambda: self.hyper.decode_from(coder, zh * zw))
         order = self._indices(z_idx, height, width).reshape(-1)
         entry = np.empty(order.size, np.int64)
-        for t in range(len(self.models)):
-            where = np.flatnonzero(order == t)
+        for t, where in enumerate(self._groups(order)):
             if where.size:
                 entry[where] = _decoding(lambda: coder.decode(self.models[t], where.size))  # noqa: B023
         flat = (entry + self.offsets[order]).astype(np.int32)
