@@ -77,11 +77,7 @@ def anonymize(bag: Path, out: Path, topics: list[str] | None = None, weights: st
             else:
                 key = (conn.topic, conn.msgtype)
                 if key not in outputs:
-                    outputs[key] = writer.add_connection(
-                        conn.topic, conn.msgtype, msgdef=conn.msgdef.data, rihs01=conn.digest,
-                        serialization_format=conn.ext.serialization_format,
-                        offered_qos_profiles=conn.ext.offered_qos_profiles,
-                    )  # fmt: skip
+                    outputs[key] = files.copy_connection(writer, conn)
                 route[conn.id] = (outputs[key], False)
                 summary.topics[conn.topic] = conn.topic
         bar = tqdm(total=reader.message_count, desc=bag.name, unit="msg", file=sys.stderr, mininterval=1.0,

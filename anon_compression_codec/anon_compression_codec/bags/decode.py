@@ -59,11 +59,7 @@ def decode(bag: Path, out: Path, fmt: str = "bag", weights: str | None = None, s
                     if conn.msgtype == LATENT:
                         conns[conn.id] = writer.add_connection(conn.topic + "/decoded", IMAGE, typestore=store)
                     else:
-                        conns[conn.id] = writer.add_connection(
-                            conn.topic, conn.msgtype, msgdef=conn.msgdef.data, rihs01=conn.digest,
-                            serialization_format=conn.ext.serialization_format,
-                            offered_qos_profiles=conn.ext.offered_qos_profiles,
-                        )  # fmt: skip
+                        conns[conn.id] = files.copy_connection(writer, conn)
                 for conn, stamp, raw in files.messages(reader, bag):
                     bar.update(1)
                     if conn.msgtype != LATENT:

@@ -70,6 +70,14 @@ def messages(reader, bag: Path, connections=(), start: int | None = None, stop: 
         yield item
 
 
+def copy_connection(writer, conn):
+    """A connection on `writer` like the reader's `conn` (topic, type, its own schema and QoS), for
+    messages copied byte for byte."""
+    return writer.add_connection(conn.topic, conn.msgtype, msgdef=conn.msgdef.data, rihs01=conn.digest,
+                                 serialization_format=conn.ext.serialization_format,
+                                 offered_qos_profiles=conn.ext.offered_qos_profiles)  # fmt: skip
+
+
 @contextlib.contextmanager
 def partial(out: Path) -> Iterator[Path]:
     """A folder named `out.name` inside a hidden temporary folder beside `out`, moved to `out` only

@@ -114,11 +114,7 @@ def join(job: BagJob, storage: str) -> None:
                 for conn in reader.connections:
                     key = (conn.topic, conn.msgtype)
                     if key not in outputs:
-                        outputs[key] = writer.add_connection(
-                            conn.topic, conn.msgtype, msgdef=conn.msgdef.data, rihs01=conn.digest,
-                            serialization_format=conn.ext.serialization_format,
-                            offered_qos_profiles=conn.ext.offered_qos_profiles,
-                        )  # fmt: skip
+                        outputs[key] = files.copy_connection(writer, conn)
                 for conn, stamp, raw in files.messages(reader, span.out):
                     writer.write(outputs[(conn.topic, conn.msgtype)], stamp, raw)
     _remove_spans(job)
