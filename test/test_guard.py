@@ -14,6 +14,7 @@ import pytest
 from anon_compression_codec import CorruptPayloadError, Decoder, Encoder, InputError
 from anon_compression_codec.privacy.stage import DetectionStage, StageConfig, merge, tiles
 from anon_compression_codec.runtime import bitstream
+from anon_compression_codec.runtime.geometry import cover, face_to_head
 from anon_compression_codec.runtime.geometry import iou_matrix as iou
 
 CLI = Path(sys.executable).with_name("anon-codec")
@@ -288,7 +289,7 @@ def test_windowed_reanalysis_matches_analysing_the_filled_image_whole(content_we
     symbols (to float rounding) as analysing the whole filled image."""
     from anon_compression_codec.privacy import guard
     from anon_compression_codec.privacy.fill import fill
-    from anon_compression_codec.runtime.geometry import cover, inner_latent_rects
+    from anon_compression_codec.runtime.geometry import inner_latent_rects
 
     img, boxes = _photo(192, 256), np.array([[60, 40, 130, 120], [200, 150, 256, 192]])
     enc = Encoder(content_weights, guard=False)
@@ -353,3 +354,23 @@ def test_blur_fills_boxes_from_outside_only():
     a, b = blur(img, np.array([[40, 20, 72, 60]])), blur(other, np.array([[40, 20, 72, 60]]))
     np.testing.assert_array_equal(a, b)
     assert (a[25:55, 45:67] != img[25:55, 45:67]).any() and np.array_equal(a[:, 80:], img[:, 80:])
+
+
+def test_fill_draws_a_plain_head_in_the_surroundings_colours():
+    """The box becomes the surroundings inpainted with a soft, featureless, darker ellipse over them:
+    a head shape for person detectors, nothing for face detectors."""
+    from anon_compression_codec.privacy import detectors
+    from anon_compression_codec.privacy.fill import HEAD_SHADE, fill
+
+    img = np.full((240, 320, 3), (180, 140, 100), np.uint8)
+    img[100:180, 140:200] = (0, 255, 0)  # the "face": must not reach the fill
+    out = fill(img, ((130, 90, 210, 190),))
+    np.testing.assert_array_equal(out[140, 170], np.round(np.array([180, 140, 100]) * HEAD_SHADE))  # the head's centre
+    np.testing.assert_array_equal(out[91, 131], (180, 140, 100))  # a corner: the inpainted surroundings
+    assert not (out[90:190, 130:210] == (0, 255, 0)).all(axis=2).any()
+    photo = cv2.imread(str(ASSETS / "zidane.jpg"))
+    faces = detectors.mtcnn_faces(0.9)
+    found = faces(photo)
+    assert len(found) >= 2
+    heads = cover(face_to_head(found, photo.shape[1], photo.shape[0]), photo.shape[1], photo.shape[0])
+    assert len(faces(fill(photo, heads))) == 0

@@ -5,7 +5,10 @@ inpainting from the box's border inwards, on a copy of the box and a thin ring a
 area-reduced to at most FILL_SIDE pixels across (the cost is bounded per box whatever its size).
 The reduction is mask-aware: a reduced pixel that any box pixel contributed to counts as unknown,
 so no face pixel reaches the fill, even at the box's edge. What comes out reads as a smudge in the
-colours of hair, skin and background around it: the person's shape stays, the face is gone.
+colours of hair, skin and background around it. Over it goes a plain head: a soft ellipse in the
+ring's mean colour, darkened, so a person detector still finds a head on the shoulders (without it
+the smudge cost a seventh of the persons YOLO finds; bench/guard_styles.py, docs/privacy.md). The
+ellipse has no features, so face detectors find nothing in it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ FILL_SIDE = 96  # the box and its ring are inpainted at most this many pixels ac
 RING = 8  # pixels of context around a box that its fill is computed from
 RADIUS = 3  # Telea's neighbourhood, in reduced pixels
 NO_CONTEXT = 128  # a box with no pixel outside any box around it (e.g. the whole frame) is flat grey
+BLEND_ROWS = 256
+HEAD_AXES = (0.45, 0.5)  # the head's half-width and half-height, in box widths and heights
+HEAD_CENTRE = 0.52  # its centre, in box heights from the top (head boxes reach higher above the face)
+HEAD_EDGE = 0.15  # the soft edge, in units of the ellipse's normalized squared radius
+HEAD_SHADE = 0.6  # the head's colour: the ring's mean times this (darker, as hair and shade read)
 
 
 def fill(image: np.ndarray, boxes) -> np.ndarray:
@@ -35,8 +43,29 @@ def fill(image: np.ndarray, boxes) -> np.ndarray:
         if holes.all():
             out[y0:y1, x0:x1] = NO_CONTEXT
             continue
-        patch = _inpaint(window, holes)
-        out[y0:y1, x0:x1] = patch[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0]
+        patch = _inpaint(window, holes)[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0]
+        shade = window[holes == 0].reshape(-1, 3).mean(axis=0) * HEAD_SHADE
+        out[y0:y1, x0:x1] = _with_head(patch, shade)
+    return out
+
+
+def _with_head(patch: np.ndarray, shade: np.ndarray) -> np.ndarray:
+    """The h x w x 3 patch with a soft featureless ellipse of colour `shade` blended over it. The
+    mask is drawn at most FILL_SIDE across and enlarged, and blended BLEND_ROWS rows at a time: the
+    cost is one blend per pixel and the float temporaries stay small however large the box."""
+    h, w = patch.shape[:2]
+    scale = min(1.0, FILL_SIDE / max(h, w))
+    sh, sw = max(1, round(h * scale)), max(1, round(w * scale))
+    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
+    r2 = ((xx + 0.5 - sw / 2) / (HEAD_AXES[0] * sw)) ** 2 + ((yy + 0.5 - HEAD_CENTRE * sh) / (HEAD_AXES[1] * sh)) ** 2
+    mask = np.clip((1 - r2) / HEAD_EDGE, 0, 1)
+    if (sh, sw) != (h, w):
+        mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
+    out = np.empty_like(patch)
+    shade = shade.astype(np.float32)
+    for r in range(0, h, BLEND_ROWS):
+        m = mask[r : r + BLEND_ROWS, :, None]
+        out[r : r + BLEND_ROWS] = (patch[r : r + BLEND_ROWS] * (1 - m) + shade * m).round().clip(0, 255).astype(np.uint8)
     return out
 
 
