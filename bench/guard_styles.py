@@ -32,7 +32,7 @@ def version_1(enc: Encoder, rgb: np.ndarray, boxes) -> bytes:
     header, payload = bitstream.parse(enc(rgb))
     lh, lw = header.latent_height, header.latent_width
     idx = enc.tables.decode(payload, lh, lw)
-    rects = latent_rects(boxes, header.width, header.height, enc.stride, enc.model.M + 2, (lh, lw))
+    rects = latent_rects(boxes, header.width, header.height, enc.stride, enc.model.analysis_layers, (lh, lw))
     guard.apply(idx, rects, enc.tables.fill, lw)
     blanked = enc.tables.encode(idx)
     v1 = dataclasses.replace(header, flags=bitstream.FLAG_GUARD, guard_boxes=tuple(boxes), payload_length=len(blanked),

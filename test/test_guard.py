@@ -300,7 +300,7 @@ def test_windowed_reanalysis_matches_analysing_the_filled_image_whole(content_we
 
     whole = torch.from_numpy(fill(img, cover(boxes, 256, 192))).permute(2, 0, 1)[None].float() / 255
     want, shape, _, _ = enc._analyse(whole)
-    guard.apply(want, inner_latent_rects(cover(boxes, 256, 192), 256, 192, enc.stride, enc.model.M + 2, (lh, lw)),
+    guard.apply(want, inner_latent_rects(cover(boxes, 256, 192), 256, 192, enc.stride, enc.model.analysis_layers, (lh, lw)),
                 enc.tables.fill, lw)  # fmt: skip
     assert (got != want).mean() < 0.002
 
@@ -335,7 +335,7 @@ def test_version_1_guarded_frames_still_decode_and_liars_are_refused(content_wei
     img, box = _photo(), (40, 20, 72, 60)
     header, payload = bitstream.parse(enc(img))
     idx = enc.tables.decode(payload, header.latent_height, header.latent_width)
-    rects = latent_rects([box], 128, 96, enc.stride, enc.model.M + 2, (header.latent_height, header.latent_width))
+    rects = latent_rects([box], 128, 96, enc.stride, enc.model.analysis_layers, (header.latent_height, header.latent_width))
     liar = dataclasses.replace(header, flags=bitstream.FLAG_GUARD, guard_boxes=(box,), guard_version=bitstream.GUARD_LATENTS)
     with pytest.raises(CorruptPayloadError, match="guarded"):
         dec(bitstream.pack(liar, payload))

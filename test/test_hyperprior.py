@@ -115,7 +115,7 @@ def test_guarded_latents_hold_zero_and_decode(hyper_weights):
     data = enc.encode(photo, boxes=np.array([[20, 10, 180, 150]]))
     header, payload = bitstream.parse(data)
     lh, lw = header.latent_height, header.latent_width
-    rects = inner_latent_rects(header.guard_boxes, 200, 160, enc.stride, enc.model.M + 2, (lh, lw))
+    rects = inner_latent_rects(header.guard_boxes, 200, 160, enc.stride, enc.model.analysis_layers, (lh, lw))
     symbols = dec.tables.decode(payload, lh, lw).reshape(-1, lh, lw)
     assert rects and all((symbols[:, y0:y1, x0:x1] == 0).all() for y0, x0, y1, x1 in rects)
     assert np.abs(symbols).sum() > 0 and dec.decode(data).shape == photo.shape
@@ -159,3 +159,26 @@ def test_bit_exact_across_precision_threads_and_processes(hyper_weights, photo, 
     symbols_b, pixels_b = run("fp32", 1, "none")
     assert symbols_bf16 == symbols_perturbed == symbols_a == symbols_b == want
     assert pixels_a == pixels_b
+
+
+@pytest.mark.parametrize("which", ["weights", "hyper_weights"])
+def test_model_compress_and_decompress_are_what_the_codec_sends_and_shows(which, photo, request):
+    """compressai's protocol on both architectures: the model's payloads are the codec's frames'
+    payloads, and its decompression is the Decoder's picture (to one level: the Decoder's faster
+    synthesis differs by float rounding)."""
+    weights = request.getfixturevalue(which)
+    enc, dec = Encoder(weights, guard=False, quality=63.0), Decoder(weights)
+    model = load_weights(weights).model
+    img = np.ascontiguousarray(photo[:64, :96])  # sides multiples of the stride: no padding
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
+    out = model.compress(torch.cat([x, x.flip(3)]), quality=63.0)
+    assert out["shape"] == (64 // model.stride, 96 // model.stride) and len(out["strings"][0]) == 2
+    assert out["strings"][0][0] == bitstream.parse(enc.encode(img))[1]
+    assert out["strings"][0][1] == bitstream.parse(enc.encode(np.ascontiguousarray(img[:, ::-1])))[1]
+    x_hat = model.decompress(out["strings"], out["shape"], quality=63.0)["x_hat"]
+    shown = (x_hat[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+    assert np.abs(shown.astype(int) - dec.decode(enc.encode(img)).astype(int)).max() <= 1
+    with pytest.raises(ValueError, match="multiples"):
+        model.compress(x[..., :63, :])
+    with pytest.raises(CorruptPayloadError):
+        model.decompress([[b"\x01\x02\x03"]], out["shape"])

@@ -20,7 +20,6 @@ from ..privacy import guard as privacy_guard
 from ..privacy.anonymize import STYLES, render
 from ..privacy.fill import fill
 from . import bitstream, presets, speedups
-from .entropy import tables_for
 from .geometry import analysis_radius, cover, inner_latent_rects, latent_rects
 from .model import LoadedWeights, load_weights
 from .precision import PRECISIONS
@@ -57,8 +56,9 @@ class _CodecBase:
         # channels_last: oneDNN's fast layout for these convolutions (measured 1.3-2x on 2 CPU cores).
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model = self.weights.model.to(self.device, memory_format=self.memory_format)
-        self.tables = tables_for(self.weights.model)
+        self.tables = self.model.entropy_coder()
         self.variable_rate = self.model.arch == "hyperprior"
+        self.layers = self.model.analysis_layers  # of the analysis: its receptive field (geometry.py)
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
@@ -70,14 +70,6 @@ class _CodecBase:
     @property
     def stride(self) -> int:
         return self.model.stride
-
-    def _gain(self, quality_hundredths: int, inverse: bool) -> torch.Tensor | None:
-        """The variable-rate model's channel gains for a quality, as (C, 1, 1); None for one-rate models."""
-        if not self.variable_rate:
-            return None
-        with torch.no_grad():
-            gain = (self.model.inv_gain if inverse else self.model.gain)(quality_hundredths / 100)
-        return gain.float().reshape(-1, 1, 1).to(self.device)
 
 
 DEFAULT_QUALITY = 50.0
@@ -109,7 +101,6 @@ class Encoder(_CodecBase):
         if isinstance(quality, bool) or not isinstance(quality, int | float) or not 0 <= quality <= 100:
             raise InputError(f"quality must be a number in 0..100, found {quality!r}")
         self.quality_hundredths = round(quality * 100)
-        self._gain_now = self._gain(self.quality_hundredths, inverse=False)
 
     @property
     def quality(self) -> float:
@@ -185,7 +176,7 @@ class Encoder(_CodecBase):
         those latents plus the reach of their receptive field, aligned to the stride, gives them
         exactly (to float rounding) what the whole image gives; many or large boxes re-run it all."""
         _, lh, lw = shape
-        s, layers = self.stride, self.model.M + 2
+        s, layers = self.stride, self.layers
         touched = latent_rects(boxes, rgb.shape[1], rgb.shape[0], s, layers, (lh, lw))
         filled = torch.from_numpy(fill(rgb, boxes)).to(self.device).permute(2, 0, 1)[None].float().div_(255.0)
         if len(touched) > REANALYSE_ABOVE_BOXES or sum((y1 - y0) * (x1 - x0) for y0, x0, y1, x1 in touched) * 4 > lh * lw:
@@ -233,8 +224,7 @@ class Encoder(_CodecBase):
     def _analysis(self, x: torch.Tensor) -> np.ndarray:
         """(1, 3, H, W) -> the (C, H/s, W/s) latent the tables quantize (gained for the frame's quality)."""
         with self._autocast():
-            y = self.model.g_a(x)[0].float()
-        return (y if self._gain_now is None else y * self._gain_now).cpu().numpy()
+            return self.model.analyse(x, self.quality)[0].cpu().numpy()
 
     def _pack(self, analysed: tuple[np.ndarray, tuple[int, ...], int, int], channels: int, boxes, rgb: np.ndarray) -> bytes:
         """Guard `boxes` (guard version 2: their pixels filled from outside, the latents that see
@@ -249,7 +239,7 @@ class Encoder(_CodecBase):
                 guarded = ((0, 0, w, h),)
             if guarded:
                 self._analyse_filled(idx, shape, rgb, guarded)
-            rects = inner_latent_rects(guarded, w, h, s, self.model.M + 2, shape[1:])
+            rects = inner_latent_rects(guarded, w, h, s, self.layers, shape[1:])
             privacy_guard.apply(idx, rects, self.tables.fill, shape[2])
             flags = bitstream.FLAG_GUARD
             settings = self.stage.config.settings_id() if self.stage is not None else 0
@@ -300,7 +290,7 @@ class Decoder(_CodecBase):
         super().__init__(weights, **kwargs)
         self.max_pixels, self.max_guard_boxes, self.max_guard_area = max_pixels, max_guard_boxes, max_guard_area
         self.tiles_synthesized = 0  # tiles run through g_s in the last decode (the rest were fill)
-        self.synthesis = speedups.synthesis_for_inference(self.model.g_s).to(memory_format=self.memory_format)
+        self.synthesis = self.model.inference_synthesis().to(memory_format=self.memory_format)
         self._fill_block: np.ndarray | None = None
 
     def __call__(self, data: bytes, channel_order: ChannelOrder = "rgb") -> np.ndarray:
@@ -349,7 +339,7 @@ class Decoder(_CodecBase):
         guarded = np.zeros((lh, lw), bool)
         if header.guard_applied:
             blank = latent_rects if header.guard_version == bitstream.GUARD_LATENTS else inner_latent_rects
-            rects = blank(header.guard_boxes, header.width, header.height, self.stride, self.model.M + 2, (lh, lw))
+            rects = blank(header.guard_boxes, header.width, header.height, self.stride, self.layers, (lh, lw))
             privacy_guard.verify(idx, rects, self.tables.fill, lw)
             for y0, x0, y1, x1 in rects:
                 guarded[y0:y1, x0:x1] = True
@@ -365,10 +355,8 @@ class Decoder(_CodecBase):
     def _synthesize(self, idx: np.ndarray, lh: int, lw: int, guarded: np.ndarray, quality: int = 0) -> np.ndarray:
         """(C, lh*lw) symbols -> (lh*stride, lw*stride, 3) uint8, tile by tile."""
         s, t, halo = self.stride, SYNTHESIS_TILE, SYNTHESIS_HALO
-        y = self.tables.dequantize(idx, lh, lw)
-        inv_gain = self._gain(quality, inverse=True)
-        if inv_gain is not None:  # the fill symbol is 0 here, so the fill pattern does not depend on it
-            y = y * inv_gain.cpu().numpy()
+        # Variable rate: the fill symbol is 0, so the fill pattern does not depend on the quality.
+        y = self.model.unscale(self.tables.dequantize(idx, lh, lw), quality / 100)
         is_fill = (idx.reshape(-1, lh, lw) == self.tables.fill[:, None, None]).all(axis=0)
         out = np.empty((lh * s, lw * s, 3), np.uint8)
         self.tiles_synthesized = 0

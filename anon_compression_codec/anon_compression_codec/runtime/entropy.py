@@ -22,7 +22,6 @@ import torch
 
 from ..errors import CorruptPayloadError
 from ._compressai import EntropyBottleneck, GaussianConditional
-from .hyperprior import GainedHyperprior
 
 _Categorical = constriction.stream.model.Categorical
 _Uniform = constriction.stream.model.Uniform
@@ -104,7 +103,7 @@ class HyperTables:
     Gaussian's mode. The encoder computes z from the symbols after the guard, so z carries nothing
     the guarded symbols do not."""
 
-    def __init__(self, model: GainedHyperprior) -> None:
+    def __init__(self, model: torch.nn.Module) -> None:  # hyperprior.GainedHyperprior (it imports this module)
         self.model = model
         self.hyper = EntropyTables(model.entropy_bottleneck)
         gc: GaussianConditional = model.gaussian_conditional

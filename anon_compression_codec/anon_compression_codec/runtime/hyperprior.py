@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from ._compressai import GDN1, EntropyBottleneck, GaussianConditional
 from .integer import IntegerConv, IntegerSequential
+from .protocol import CodecModel
 
 SCALE_MIN, SCALE_MAX, SCALE_LEVELS = 0.11, 256.0, 64  # compressai's table: 64 log-spaced scales
 _LOG_STEP = (math.log(SCALE_MAX) - math.log(SCALE_MIN)) / (SCALE_LEVELS - 1)
@@ -50,9 +51,9 @@ def _ste_round(x: Tensor) -> Tensor:
     return x + (torch.round(x) - x).detach()
 
 
-class GainedHyperprior(nn.Module):
-    """compressai's model protocol: forward (training), update (tables), aux_loss; plus the pieces the
-    codec runs: analyse, hyper_indices, synthesis input scaling."""
+class GainedHyperprior(CodecModel, nn.Module):
+    """compressai's model protocol: forward (training), update (tables), aux_loss, compress and
+    decompress (protocol.py); plus hyper_indices, which the entropy coder runs."""
 
     arch = "hyperprior"
 
@@ -140,6 +141,7 @@ class GainedHyperprior(nn.Module):
     def update(self, force: bool = False) -> bool:
         """Snap h_s to its integer grid and rebuild both CDF tables (at export, on the CPU in fp32:
         loaders use the stored integers)."""
+        self.forget_coder()
         self.h_s.snap()
         self.h_s.check_bounds(MAX_Z_SYMBOL)
         changed = self.entropy_bottleneck.update(force=force)

@@ -37,6 +37,7 @@ from torch import nn
 from ..errors import WeightsError
 from ._compressai import GDN1, EntropyBottleneck
 from .hyperprior import GainedHyperprior
+from .protocol import CodecModel
 
 WEIGHTS_FORMAT = "anon_compression_weights"
 WEIGHTS_FORMAT_VERSION = 1
@@ -56,8 +57,9 @@ def deconv(in_channels: int, out_channels: int, kernel_size: int = 5, stride: in
                               padding=kernel_size // 2)  # fmt: skip
 
 
-class AnonAutoencoder(nn.Module):
-    """Factorized-prior autoencoder with compressai's model protocol (forward/update/aux_loss)."""
+class AnonAutoencoder(CodecModel, nn.Module):
+    """Factorized-prior autoencoder with compressai's model protocol (forward, update, aux_loss,
+    compress, decompress: protocol.py); one rate, unit gains."""
 
     arch = "factorized"
     levels = 1  # one rate: `quality` is accepted and ignored
@@ -104,6 +106,7 @@ class AnonAutoencoder(nn.Module):
         return self.entropy_bottleneck.loss()
 
     def update(self, force: bool = False) -> bool:
+        self.forget_coder()
         return self.entropy_bottleneck.update(force=force)
 
 
