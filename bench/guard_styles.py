@@ -34,7 +34,7 @@ def version_1(enc: Encoder, rgb: np.ndarray, boxes) -> bytes:
     idx = enc.tables.decode(payload, lh, lw)
     rects = latent_rects(boxes, header.width, header.height, enc.stride, enc.model.analysis_layers, (lh, lw))
     guard.apply(idx, rects, enc.tables.fill, lw)
-    blanked = enc.tables.encode(idx)
+    blanked = enc.tables.encode(idx, lh, lw)
     v1 = dataclasses.replace(header, flags=bitstream.FLAG_GUARD, guard_boxes=tuple(boxes), payload_length=len(blanked),
                              guard_version=bitstream.GUARD_LATENTS)  # fmt: skip
     return bitstream.pack(v1, blanked)
