@@ -71,6 +71,14 @@ def _settings(quick: bool, ours: list[str] | None = None) -> list[tuple[str, str
     return out
 
 
+def contact_columns(settings: list[tuple[str, str, dict, bool]]) -> list[str]:
+    """The contact sheet's columns: the original, our first model at its default quality (the timed
+    setting, whose bpp the matched codecs follow) with and without the guard, then the matched WebP."""
+    names = {name for name, *_ in settings}
+    default = next(name for name, kind, opts, timed in settings if kind == "ours" and timed and not opts["guard"])
+    return [c for c in (CONTACT[0], default, f"{default}+guard", *CONTACT[1:]) if c == "original" or c in names]
+
+
 def _variable_rate(weights: str) -> bool:
     from ..runtime.model import load_weights
 
@@ -227,8 +235,7 @@ def run(images: list[tuple[np.ndarray, np.ndarray | None]], out_dir: Path, quick
                 speed[name] = pool.submit(_speed, kind, opts, threads, repeats, sized).result()
     scorer = Scorer()
     runners = {name: _Runner(kind, opts, threads) for name, kind, opts, _ in settings}
-    default = next(name for name, kind, _, _ in settings if kind == "ours")
-    sheet_cols = [c for c in (CONTACT[0], default, f"{default}+guard", *CONTACT[1:]) if c == "original" or c in runners]
+    sheet_cols = contact_columns(settings)
     sheet: list[list[np.ndarray]] = []
     for image, heads in tqdm(images, desc="quality", disable=not progress):
         ref = scorer.reference(image, heads)
