@@ -16,6 +16,7 @@ import yaml
 
 from anon_compression_codec import Decoder, Encoder, load_weights
 from anon_compression_codec.data.boxes import Record, read_json, read_odgt, write_json
+from anon_compression_codec.errors import InputError
 from anon_compression_codec.runtime import presets
 from anon_compression_codec.training.loop import Config, export, train
 
@@ -263,6 +264,16 @@ def test_cosine_schedule_with_warmup():
     assert cfg.lr_at(60) == pytest.approx((1e-3 + 1e-5) / 2)
     assert cfg.lr_at(110) == pytest.approx(1e-5)
     assert Config(lr=1e-3).lr_at(5000) == 1e-3
+
+
+def test_lr_steps_drop_the_rate_from_their_step_on(tmp_path):
+    cfg = Config(lr=2e-4, warmup=300, lr_steps=[[60000, 2.5e-5], [48000, 1e-4]])
+    assert cfg.lr_at(299) == pytest.approx(2e-4) and cfg.lr_at(47999) == 2e-4
+    assert cfg.lr_at(48000) == 1e-4 and cfg.lr_at(59999) == 1e-4 and cfg.lr_at(400000) == 2.5e-5
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("lr_steps: [[48000]]\n")
+    with pytest.raises(InputError, match="lr_steps"):
+        Config.load(bad)
 
 
 def test_bad_head_term_or_schedule_is_refused(tmp_path):

@@ -75,6 +75,7 @@ class Config:
     lr: float = 1e-4
     lr_schedule: str = "constant"  # or "cosine": from lr down to lr_min over the steps, after warmup
     lr_min: float = 1e-5
+    lr_steps: list = field(default_factory=list)  # [[step, lr], ...]: from that step on, that base lr (drops on a plateau)
     warmup: int = 0
     eval_every: int = 0  # 0 = no periodic evaluation
     eval_side: int = 640
@@ -104,6 +105,8 @@ class Config:
         cfg = cls(**raw)
         if cfg.head not in HEAD_TERMS or cfg.lr_schedule not in ("constant", "cosine"):
             raise InputError(f"{path}: head must be one of {HEAD_TERMS}, lr_schedule constant or cosine")
+        if not all(isinstance(p, list) and len(p) == 2 and p[0] >= 0 and p[1] > 0 for p in cfg.lr_steps):
+            raise InputError(f"{path}: lr_steps must be a list of [step, lr] pairs with step >= 0 and lr > 0")
         if cfg.precision not in PRECISIONS:
             raise InputError(f"{path}: precision must be one of {PRECISIONS}, found {cfg.precision!r}")
         if cfg.arch not in ARCHS or (cfg.arch == "hyperprior" and not (2 <= len(cfg.rates) <= 16)):
@@ -121,12 +124,13 @@ class Config:
         return [100 * i / (n - 1) for i in range(n)] if n > 1 else [50.0]
 
     def lr_at(self, step: int) -> float:
+        lr = next((v for s, v in sorted(self.lr_steps, reverse=True) if step >= s), self.lr)
         if step < self.warmup:
-            return self.lr * (step + 1) / self.warmup
+            return lr * (step + 1) / self.warmup
         if self.lr_schedule == "constant":
-            return self.lr
+            return lr
         t = min(1.0, (step - self.warmup) / max(1, self.steps - self.warmup))
-        return self.lr_min + 0.5 * (self.lr - self.lr_min) * (1 + math.cos(math.pi * t))
+        return self.lr_min + 0.5 * (lr - self.lr_min) * (1 + math.cos(math.pi * t))
 
 
 ARCHS = ("factorized", "hyperprior")
