@@ -3,8 +3,9 @@
     .venv/bin/python bench/training_curve.py RUN/eval.csv OUT.png
 
 eval.csv is what `anon-codec train` writes every `eval_every` steps (step, bpp, psnr, lr, quality).
-Also prints, per quality, the last evaluation and the PSNR gained over the last 50,000 steps (the
-issue's "flattened" test: less than +0.1 dB).
+Dashed lines mark the steps where the learning rate changes (the `lr` column). Also prints, per
+quality, the last evaluation and the PSNR gained over the last 50,000 steps (the issue's "flattened"
+test: less than +0.1 dB).
 """
 
 from __future__ import annotations
@@ -28,10 +29,18 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
     curves: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+    lrs: dict[int, str] = {}
     with args.eval_csv.open() as f:
         for row in csv.DictReader(f):
             curves[row.get("quality") or "-"].append((int(row["step"]), float(row["bpp"]), float(row["psnr"])))
+            lrs[int(row["step"])] = row.get("lr", "")
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    steps_seen = sorted(lrs)
+    for before, step in zip(steps_seen, steps_seen[1:], strict=False):
+        if lrs[step] != lrs[before]:
+            for axis in (top, bottom):
+                axis.axvline(step, color="grey", ls="--", lw=1)
+            top.annotate(f"lr {float(lrs[step]):g}", (step, 0.02), xycoords=("data", "axes fraction"), fontsize=8)
     for quality, points in sorted(curves.items(), key=lambda kv: float(kv[0]) if kv[0] != "-" else 0):
         steps, bpps, psnrs = zip(*points, strict=True)
         top.plot(steps, psnrs, marker="o", ms=3, label=f"quality {quality}")
