@@ -218,7 +218,6 @@ def test_fingerprint_matches_resized_copies_only():
 
 def test_containers_find_the_largest_embedded_jpeg_and_refuse_foreign_bundles():
     from anon_compression_codec.data import containers
-    from anon_compression_codec.errors import InputError
 
     rng = np.random.default_rng(1)
     big = cv2.imencode(".jpg", rng.integers(0, 256, (64, 96, 3), dtype=np.uint8))[1].tobytes()
@@ -233,7 +232,6 @@ def test_containers_find_the_largest_embedded_jpeg_and_refuse_foreign_bundles():
 
 def test_pool_read_keeps_held_out_photos_apart(tiny_pool, tmp_path):
     from anon_compression_codec.data import pool
-    from anon_compression_codec.errors import InputError
 
     assert [p.name for p in pool.read(tiny_pool, "train")] == ["a.png", "b.png"]
     assert [p.name for p in pool.read(tiny_pool, "eval")] == ["held.png"]
@@ -271,14 +269,13 @@ def test_lr_steps_drop_the_rate_from_their_step_on(tmp_path):
     assert cfg.lr_at(299) == pytest.approx(2e-4) and cfg.lr_at(47999) == 2e-4
     assert cfg.lr_at(48000) == 1e-4 and cfg.lr_at(59999) == 1e-4 and cfg.lr_at(400000) == 2.5e-5
     bad = tmp_path / "bad.yaml"
-    bad.write_text("lr_steps: [[48000]]\n")
-    with pytest.raises(InputError, match="lr_steps"):
-        Config.load(bad)
+    for text in ("lr_steps: [[48000]]", "lr_steps: 5", "lr_steps: [[a, 1e-4]]", "lr_steps: [[1000, 0]]"):
+        bad.write_text(text + "\n")
+        with pytest.raises(InputError, match="lr_steps"):
+            Config.load(bad)
 
 
 def test_bad_head_term_or_schedule_is_refused(tmp_path):
-    from anon_compression_codec.errors import InputError
-
     for bad in ({"head": "maximal"}, {"lr_schedule": "step"}):
         (tmp_path / "c.yaml").write_text(yaml.safe_dump(bad))
         with pytest.raises(InputError, match="head must be one of"):
@@ -308,8 +305,6 @@ def test_asymmetric_lowpass_training_with_photos_evaluates_and_exports(tiny_data
 
 
 def test_export_refuses_a_checkpoint_with_missing_weights(tiny_data, tmp_path):
-    from anon_compression_codec.errors import InputError
-
     ckpt = train(_config(tiny_data, tmp_path / "run", 1), progress=False)
     state = torch.load(ckpt, weights_only=True)
     del state["model"]["g_s.0.weight"]
@@ -397,15 +392,12 @@ def test_bf16_autocast_runs_the_transforms_only(tiny_data):
 
 
 def test_config_refuses_an_unknown_precision(tmp_path):
-    from anon_compression_codec.errors import InputError
-
     (tmp_path / "c.yaml").write_text("precision: fp16\n")
     with pytest.raises(InputError, match="precision"):
         Config.load(tmp_path / "c.yaml")
 
 
 def test_pool_photos_picks_a_subset_of_the_training_photos(tiny_pool, tiny_data):
-    from anon_compression_codec.errors import InputError
     from anon_compression_codec.training.loop import _pool_photos
 
     cfg = Config(labels=str(tiny_data / "labels.json"), pool=str(tiny_pool))
@@ -446,7 +438,6 @@ def test_variable_rate_hyperprior_trains_every_level_and_exports(tiny_data, tiny
     assert loaded.model.arch == "hyperprior" and loaded.model.levels == 3 and loaded.metadata["steps"] == 30
     img = np.random.default_rng(1).integers(0, 256, (20, 30, 3), dtype=np.uint8)
     assert Decoder(str(tmp_path / "v2.pt"))(Encoder(str(tmp_path / "v2.pt"), quality=80)(img)).shape == img.shape
-    from anon_compression_codec.errors import InputError
 
     (tmp_path / "c.yaml").write_text(yaml.safe_dump({"arch": "hyperprior", "rates": [0.01]}))
     with pytest.raises(InputError, match="2..16 `rates`"):

@@ -105,7 +105,7 @@ class Config:
         cfg = cls(**raw)
         if cfg.head not in HEAD_TERMS or cfg.lr_schedule not in ("constant", "cosine"):
             raise InputError(f"{path}: head must be one of {HEAD_TERMS}, lr_schedule constant or cosine")
-        if not all(isinstance(p, list) and len(p) == 2 and p[0] >= 0 and p[1] > 0 for p in cfg.lr_steps):
+        if not isinstance(cfg.lr_steps, list) or not all(_lr_step(p) for p in cfg.lr_steps):
             raise InputError(f"{path}: lr_steps must be a list of [step, lr] pairs with step >= 0 and lr > 0")
         if cfg.precision not in PRECISIONS:
             raise InputError(f"{path}: precision must be one of {PRECISIONS}, found {cfg.precision!r}")
@@ -134,6 +134,13 @@ class Config:
 
 
 ARCHS = ("factorized", "hyperprior")
+
+
+def _lr_step(pair) -> bool:
+    """One `lr_steps` entry: [step >= 0, lr > 0], numbers only (YAML can give strings or bools)."""
+    number = (int, float)
+    return (isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, number) and not isinstance(v, bool) for v in pair)
+            and pair[0] >= 0 and pair[1] > 0)  # fmt: skip
 
 
 def use_bf16(precision: str, log=print) -> bool:
