@@ -23,6 +23,10 @@ from anon_compression_nodes import graph
 W, H = 160, 120
 
 
+def _stamp(msg) -> tuple[int, int]:
+    return msg.header.stamp.sec, msg.header.stamp.nanosec
+
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, weights):
     tmp = tmp_path_factory.mktemp("pipeline")
@@ -58,8 +62,14 @@ def pipeline(tmp_path_factory, weights):
     node.seen = seen
     node.tmp = tmp
     try:
-        # Every probed topic, not only detections: discovery of one publisher can lag another's.
-        spin_until(node, lambda: len(seen["detections"]) >= 3 and all(seen.values()), 120, "frames on every topic")
+        # Every probed topic, not only detections: discovery of one publisher can lag another's, so also
+        # wait for decoded frames whose source this probe saw (the raw subscription may match last).
+        def ready() -> bool:
+            raw = {_stamp(m) for m in seen["raw"]}
+            matched = sum(_stamp(d) in raw for d in seen["decoded"])
+            return len(seen["detections"]) >= 3 and all(seen.values()) and matched >= 3
+
+        spin_until(node, ready, 120, "frames on every topic")
         # Taken before any test publishes on the latent topic: the probe receives those copies too.
         node.encoder_frame = seen["compressed"][-1]
         yield node, procs
@@ -74,19 +84,19 @@ def pipeline(tmp_path_factory, weights):
 def test_frames_flow_and_headers_survive(pipeline):
     node, _ = pipeline
     seen = node.seen
-    raw_by_stamp = {(m.header.stamp.sec, m.header.stamp.nanosec): m for m in seen["raw"]}
+    raw_by_stamp = {_stamp(m): m for m in seen["raw"]}
     assert len(seen["detections"]) >= 3
     # Frames published before this probe's subscription matched cannot be looked up: skip those.
     first_raw = min(raw_by_stamp)
-    checked = [d for d in seen["detections"] if (d.header.stamp.sec, d.header.stamp.nanosec) >= first_raw]
+    checked = [d for d in seen["detections"] if _stamp(d) >= first_raw]
     assert len(checked) >= 2
     for det in checked:
         assert det.header.frame_id == "test_cam"
-        assert (det.header.stamp.sec, det.header.stamp.nanosec) in raw_by_stamp
+        assert _stamp(det) in raw_by_stamp
         assert det.model == "best.pt"
     matched = 0
     for dec in seen["decoded"]:
-        src = raw_by_stamp.get((dec.header.stamp.sec, dec.header.stamp.nanosec))
+        src = raw_by_stamp.get(_stamp(dec))
         if src is not None:
             matched += 1
             assert (dec.width, dec.height) == (src.width, src.height) == (W, H)
