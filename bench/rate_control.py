@@ -1,7 +1,7 @@
 """Rate control over a real video: a stream held to a kbit/s budget by choosing each frame's quality
 (ratecontrol.py, as the encoder node does with `target_kbps`), against a fixed quality, in one run.
 
-    .venv/bin/python bench/rate_control.py --weights V2.pt [--video vtest.avi] [--kbps 400] [--seconds 30]
+    .venv/bin/python bench/rate_control.py [--weights default] [--video vtest.avi] [--kbps 400] [--seconds 30]
 
 Frames are read at the video's own pace as if at --hz (10 Hz: 300 frames for 30 s), resized to the
 encoder node's default max_side 640, encoded with the guard on. Prints the stream's kbit/s over the
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 
+from anon_compression_codec.runtime import presets
 from anon_compression_codec.runtime.codec import Encoder
 from anon_compression_codec.runtime.ratecontrol import RateController
 
@@ -51,12 +52,13 @@ def run(enc: Encoder, video: list, hz: float, kbps: float | None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--weights", required=True, help="a variable-rate (codec v2) weight file")
+    parser.add_argument("--weights", default="default", help="a variable-rate (codec v2) preset or weight file")
     parser.add_argument("--video", type=Path, default=VTEST)
     parser.add_argument("--kbps", type=float, default=400.0)
     parser.add_argument("--hz", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--quality", type=float, default=50.0, help="the fixed-quality run's, and the controller's start")
+    parser.add_argument("--quality", type=float, default=None,
+                        help="the fixed-quality run's, and the controller's start (default: the preset's named quality)")
     parser.add_argument("--max-side", type=int, default=640)
     args = parser.parse_args()
     video = frames(args.video, round(args.seconds * args.hz), args.max_side)
@@ -65,8 +67,9 @@ def main() -> None:
           f"weights {args.weights}")  # fmt: skip
     print("| run | kbit/s | vs budget | per-second kbit/s min / median / max | quality min / median / max |")
     print("|---|---|---|---|---|")
-    for name, kbps in ((f"target_kbps {args.kbps:g}", args.kbps), (f"fixed quality {args.quality:g}", None)):
-        r = run(Encoder(args.weights, quality=args.quality), video, args.hz, kbps)
+    quality = presets.quality(args.weights) if args.quality is None else args.quality
+    for name, kbps in ((f"target_kbps {args.kbps:g}", args.kbps), (f"fixed quality {quality:g}", None)):
+        r = run(Encoder(args.weights, quality=quality), video, args.hz, kbps)
         ps, qs = r["per_second"], r["qualities"]
         print(f"| {name} | {r['kbps']:.1f} | {100 * (r['kbps'] / args.kbps - 1):+.1f} % | {min(ps):.0f} / "
               f"{statistics.median(ps):.0f} / {max(ps):.0f} | {min(qs):g} / {statistics.median(qs):g} / "

@@ -76,13 +76,15 @@ def test_bench_quick_writes_results_and_plots(tmp_path, weights):
 
 def test_variable_rate_model_is_swept_and_gets_bd_rates(hyper_weights, weights):
     from anon_compression_codec.evaluation.bench import QUALITY_SWEEP, _settings, bd_rates, contact_columns
+    from anon_compression_codec.runtime.presets import DEFAULT_QUALITY
 
+    default = f"hyper@q{DEFAULT_QUALITY:g}"  # a weight file is benched at the default quality, and timed there
     names = {name: (opts, timed) for name, kind, opts, timed in _settings(False, [hyper_weights, weights]) if kind == "ours"}
-    assert {f"hyper@q{q}" for q in QUALITY_SWEEP} | {"hyper@q50+guard", "tiny", "tiny+guard"} <= set(names)
-    assert names["hyper@q30"][0]["quality"] == 30 and not names["hyper@q30"][1] and names["hyper@q50"][1]
+    assert {f"hyper@q{q}" for q in QUALITY_SWEEP} | {f"{default}+guard", "tiny", "tiny+guard"} <= set(names)
+    assert names["hyper@q60"][0]["quality"] == 60 and not names["hyper@q60"][1] and names[default][1]
     # The contact sheet shows the default quality (whose bpp webp@matched follows), not the sweep's first.
     sheet = contact_columns(_settings(False, [hyper_weights, weights]))
-    assert sheet == ["original", "hyper@q50", "hyper@q50+guard", "webp@matched"]
+    assert sheet == ["original", default, f"{default}+guard", "webp@matched"]
     assert contact_columns(_settings(False, [weights])) == ["original", "tiny", "tiny+guard", "webp@matched"]
     # A curve that spends 20 % fewer bits than WebP at every quality: BD-rate -20 %; AVIF never overlaps.
     settings = {}

@@ -14,7 +14,7 @@ from rcl_interfaces.msg import ParameterType, ParameterValue
 from ros_helpers import REPO, set_parameter, spin_until, start_all, stop
 
 from anon_compression_codec.errors import InputError
-from anon_compression_codec.runtime import bitstream
+from anon_compression_codec.runtime import bitstream, presets
 from anon_compression_codec.runtime.codec import Encoder
 from anon_compression_codec.runtime.ratecontrol import RateController
 from anon_compression_msgs.msg import CompressedLatent
@@ -93,6 +93,15 @@ def test_encoder_node_takes_quality_and_target_kbps_live(tmp_path, hyper_weights
         spin_until(node, lambda: any(h.quality == 10000 for h in frames[start:]), 60, "rate control up to quality 100")
         bad = set_parameter(node, "encoder", "quality", ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=150.0))
         assert not bad.successful  # outside the descriptor's range
+        set_float("target_kbps", 0.0)
+        set_float("quality", -1.0)  # negative: the named quality of `weights`; for a weight file the default's
+        start = len(frames)
+        default = round(presets.DEFAULT_QUALITY * 100)
+        spin_until(node, lambda: any(h.quality == default for h in frames[start:]), 30, "frames at the default quality")
+        high = set_parameter(node, "encoder", "weights", ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="high"))
+        assert high.successful, high.reason
+        start, named = len(frames), round(presets.NAMED_QUALITIES["high"] * 100)
+        spin_until(node, lambda: any(h.quality == named for h in frames[start:]), 60, "frames at the named quality `high`")
     finally:
         node.destroy_node()
         rclpy.shutdown()

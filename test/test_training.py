@@ -17,7 +17,7 @@ import yaml
 from anon_compression_codec import Decoder, Encoder, load_weights
 from anon_compression_codec.data.boxes import Record, read_json, read_odgt, write_json
 from anon_compression_codec.errors import InputError
-from anon_compression_codec.runtime import presets
+from anon_compression_codec.runtime import bitstream, presets
 from anon_compression_codec.training.loop import Config, export, train
 
 CLI = Path(sys.executable).with_name("anon-codec")
@@ -138,14 +138,31 @@ def test_eval_command_reports_every_codec(tmp_path, weights):
 
 
 def test_shipped_presets_load_and_roundtrip():
-    assert {"low", "default", "high", "paper"} <= set(presets.available())
+    assert {"v2", "paper"} <= set(presets.files())
+    assert set(presets.available()) == set(presets.files()) | {"low", "default", "high"}
     img = np.random.default_rng(2).integers(0, 256, (50, 70, 3), dtype=np.uint8)
-    for name in presets.available():
+    for name in presets.files():
         w = load_weights(presets.resolve(name))
         assert w.stored_dtype == "float16" and w.metadata["steps"] > 0
         assert (presets.PRESET_DIR / f"{name}.md").is_file(), f"{name} has no model card"
         assert Decoder(name)(Encoder(name)(img)).shape == img.shape
     assert Encoder().model_id == Encoder(presets.DEFAULT_PRESET).model_id
+
+
+def test_named_qualities_are_qualities_of_one_variable_rate_file():
+    img = np.random.default_rng(3).integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    dec, sizes = Decoder("default"), {}
+    for name, quality in presets.NAMED_QUALITIES.items():
+        assert presets.resolve(name) == presets.resolve(presets.RATE_MODEL)
+        enc = Encoder(name, guard=False)
+        assert enc.variable_rate and enc.quality == quality == presets.quality(name)
+        data = enc(img)
+        assert bitstream.peek_header(data).quality == round(quality * 100)
+        assert dec(data).shape == img.shape  # one decoder for every named quality
+        sizes[quality] = len(data)
+    assert sizes[presets.NAMED_QUALITIES["low"]] < sizes[presets.DEFAULT_QUALITY] < sizes[presets.NAMED_QUALITIES["high"]]
+    assert Encoder("high", guard=False, quality=5).quality == 5  # an explicit quality wins
+    assert Encoder("paper", guard=False).quality == presets.DEFAULT_QUALITY  # a file: the default quality
     for retired in presets.RETIRED_DIR.glob("*.pt"):  # still decodable, still documented
         w = load_weights(retired)
         assert retired.stem.endswith(w.model_id_hex) and retired.with_suffix(".md").is_file()

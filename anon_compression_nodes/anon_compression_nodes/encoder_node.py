@@ -39,8 +39,10 @@ class EncoderNode(common.GraphNode):
         self.precision = common.declare_precision(self)
         self.max_rate_hz = d(self, "max_rate_hz", "Encode at most this many frames per second; 0 = every frame.",
                              float_range=(0.0, 120.0))  # fmt: skip
-        self.quality = d(self, "quality", "Picture quality 0..100 of a variable-rate (codec v2) model; one-rate "
-                         "models ignore it. Live.", float_range=(0.0, 100.0))  # fmt: skip
+        self.quality = d(self, "quality", "Picture quality 0..100 of a variable-rate (codec v2) model; negative = "
+                         "the named quality of the `weights` preset (" + ", ".join(f"{k} {v:g}" for k, v in
+                         presets.NAMED_QUALITIES.items()) + f"; {presets.DEFAULT_QUALITY:g} for a file). One-rate "
+                         "models ignore it. Live.", float_range=(-1.0, 100.0))  # fmt: skip
         self.target_kbps = d(self, "target_kbps", "Hold this bit rate (kbit/s) by choosing each frame's quality from "
                              "the last frames' sizes; 0 = off (fixed `quality`). Live.", float_range=(0.0, 1e6))  # fmt: skip
         self.rate_control: RateController | None = None
@@ -105,7 +107,7 @@ class EncoderNode(common.GraphNode):
         if self.stage_config is None:  # a broken guard_config never falls back to other settings
             raise CodecError("guard_config could not be read; fix it and restart the node")
         codec = Encoder(weights or None, device=device, guard=self.stage_config if self.guard else False,
-                        precision=self.precision, quality=self.quality)  # fmt: skip
+                        precision=self.precision, quality=_explicit(self.quality))  # fmt: skip
         if self.target_kbps and not codec.variable_rate:
             self.get_logger().warning(f"target_kbps {self.target_kbps:g} needs a variable-rate model; "
                                       f"{codec.model.name} codes at one rate")  # fmt: skip
@@ -126,7 +128,8 @@ class EncoderNode(common.GraphNode):
         if "quality" in new or "target_kbps" in new:
             self.rate_control = None  # restarts from the new quality or budget
             if self.codec is not None:
-                self.codec.set_quality(new.get("quality", self.quality))
+                quality = _explicit(new.get("quality", self.quality))
+                self.codec.set_quality(presets.quality(new.get("weights", self.weights) or None) if quality is None else quality)
         if "rate_hz" in new and self.camera is not None:
             self.timer.cancel()
             self.destroy_timer(self.timer)
@@ -231,6 +234,11 @@ class EncoderNode(common.GraphNode):
                             f"{source_size[0]}x{source_size[1]}: not published")  # fmt: skip
             return
         self.info_pub.publish(camera_info.scaled(info, msg.width, msg.height, msg.header))
+
+
+def _explicit(quality: float) -> float | None:
+    """The `quality` parameter as the Encoder takes it: negative = the preset's named quality (None)."""
+    return None if quality < 0 else quality
 
 
 def main(args: list[str] | None = None) -> None:

@@ -33,7 +33,6 @@ from tqdm import tqdm
 
 from ..resources import package_file
 from ..runtime import presets
-from ..runtime.codec import DEFAULT_QUALITY
 from . import baselines
 from .metrics import interpolate
 from .scoring import Scorer
@@ -58,10 +57,11 @@ def _settings(quick: bool, ours: list[str] | None = None) -> list[tuple[str, str
     out.append(("blur+jpeg@q60", "blur", {"quality": 60}, True))
     if not quick:
         out.append(("roi-jpeg@q60", "roi", {"quality": 60}, True))
-    for preset in ours or (presets.available() if not quick else [presets.DEFAULT_PRESET]):
+    shipped = sorted(presets.files(), key=lambda name: name != presets.RATE_MODEL)  # the default's model first
+    for preset in ours or (shipped if not quick else [presets.DEFAULT_PRESET]):
         label = Path(preset).stem
         if _variable_rate(preset):
-            default = DEFAULT_QUALITY
+            default = presets.quality(preset)
             for q in sorted({*([default] if quick else QUALITY_SWEEP), default}):
                 out.append((f"{label}@q{q:g}", "ours", {"weights": preset, "guard": False, "quality": q}, q == default))
             out.append((f"{label}@q{default:g}+guard", "ours", {"weights": preset, "guard": True, "quality": default}, True))
@@ -179,7 +179,7 @@ class _Runner:
         else:
             from ..runtime.codec import Decoder, Encoder
 
-            enc = Encoder(opts["weights"], guard=opts["guard"], quality=opts.get("quality", DEFAULT_QUALITY))
+            enc = Encoder(opts["weights"], guard=opts["guard"], quality=opts.get("quality"))
             dec = Decoder(opts["weights"])
             self.detect = enc.stage
             self.encode = lambda img: enc(img, channel_order="bgr")

@@ -72,7 +72,7 @@ class _CodecBase:
         return self.model.stride
 
 
-DEFAULT_QUALITY = 50.0
+DEFAULT_QUALITY = presets.DEFAULT_QUALITY
 
 
 class Encoder(_CodecBase):
@@ -83,16 +83,17 @@ class Encoder(_CodecBase):
     regions suppressed in the last frame.
 
     quality: 0..100 for a variable-rate (hyperprior) model, carried in each frame in 1/100 steps
-    (`set_quality` changes it between frames); one-rate models accept it and ignore it.
+    (`set_quality` changes it between frames); None = the preset's named quality (presets.py) or
+    DEFAULT_QUALITY for a weight file; one-rate models accept it and ignore it.
     """
 
-    def __init__(self, weights: str | Path | None = None, *, guard: bool | object = True, quality: float = DEFAULT_QUALITY,
+    def __init__(self, weights: str | Path | None = None, *, guard: bool | object = True, quality: float | None = None,
                  **kwargs) -> None:  # fmt: skip
         super().__init__(weights, **kwargs)
         self.stage = None
         self._pool: ThreadPoolExecutor | None = None
         self.set_guard(guard)
-        self.set_quality(quality)
+        self.set_quality(presets.quality(weights) if quality is None else quality)
         self.last_boxes: tuple[tuple[int, int, int, int], ...] = ()
         self.last_header: bitstream.Header | None = None
 
