@@ -72,9 +72,6 @@ class _CodecBase:
         return self.model.stride
 
 
-DEFAULT_QUALITY = presets.DEFAULT_QUALITY
-
-
 class Encoder(_CodecBase):
     """`Encoder(weights)(image) -> bytes`; weights is a preset name or a weight file path.
 
@@ -84,7 +81,7 @@ class Encoder(_CodecBase):
 
     quality: 0..100 for a variable-rate (hyperprior) model, carried in each frame in 1/100 steps
     (`set_quality` changes it between frames); None = the preset's named quality (presets.py) or
-    DEFAULT_QUALITY for a weight file; one-rate models accept it and ignore it.
+    presets.DEFAULT_QUALITY for a weight file; one-rate models accept it and ignore it.
     """
 
     def __init__(self, weights: str | Path | None = None, *, guard: bool | object = True, quality: float | None = None,
