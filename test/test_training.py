@@ -161,7 +161,10 @@ def test_named_qualities_are_qualities_of_one_variable_rate_file():
         assert dec(data).shape == img.shape  # one decoder for every named quality
         sizes[quality] = len(data)
     assert sizes[presets.NAMED_QUALITIES["low"]] < sizes[presets.DEFAULT_QUALITY] < sizes[presets.NAMED_QUALITIES["high"]]
-    assert Encoder("high", guard=False, quality=5).quality == 5  # an explicit quality wins
+    high = Encoder("high", guard=False, quality=5)
+    assert high.quality == 5  # an explicit quality wins
+    high.set_quality(None)  # back to the name's
+    assert high.quality == presets.NAMED_QUALITIES["high"] == high.named_quality
     assert Encoder("paper", guard=False).quality == presets.DEFAULT_QUALITY  # a file: the default quality
     for retired in presets.RETIRED_DIR.glob("*.pt"):  # still decodable, still documented
         w = load_weights(retired)

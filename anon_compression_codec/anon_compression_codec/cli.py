@@ -399,9 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     enc = add("encode", cmd_encode, "image -> .acl frame")
     enc.add_argument("--no-guard", action="store_true", help="do not suppress detected faces (learned anonymization only)")
     rate = enc.add_mutually_exclusive_group()
-    named = ", ".join(f"{k} {v:g}" for k, v in presets.NAMED_QUALITIES.items())
     rate.add_argument("--quality", type=float, default=None, help="0..100, variable-rate (codec v2) models (default: the "
-                      f"preset's named quality, {named}; {presets.DEFAULT_QUALITY:g} for a weight file)")  # fmt: skip
+                      f"preset's named quality: {presets.describe_qualities()})")  # fmt: skip
     rate.add_argument("--target-bpp", type=float, default=None,
                       help="the highest quality that spends at most this many bits per pixel")  # fmt: skip
     add("decode", cmd_decode, ".acl frame -> image")

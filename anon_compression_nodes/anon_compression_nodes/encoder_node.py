@@ -40,8 +40,7 @@ class EncoderNode(common.GraphNode):
         self.max_rate_hz = d(self, "max_rate_hz", "Encode at most this many frames per second; 0 = every frame.",
                              float_range=(0.0, 120.0))  # fmt: skip
         self.quality = d(self, "quality", "Picture quality 0..100 of a variable-rate (codec v2) model; negative = "
-                         "the named quality of the `weights` preset (" + ", ".join(f"{k} {v:g}" for k, v in
-                         presets.NAMED_QUALITIES.items()) + f"; {presets.DEFAULT_QUALITY:g} for a file). One-rate "
+                         f"the named quality of the `weights` preset ({presets.describe_qualities()}). One-rate "
                          "models ignore it. Live.", float_range=(-1.0, 100.0))  # fmt: skip
         self.target_kbps = d(self, "target_kbps", "Hold this bit rate (kbit/s) by choosing each frame's quality from "
                              "the last frames' sizes; 0 = off (fixed `quality`). Live.", float_range=(0.0, 1e6))  # fmt: skip
@@ -128,8 +127,7 @@ class EncoderNode(common.GraphNode):
         if "quality" in new or "target_kbps" in new:
             self.rate_control = None  # restarts from the new quality or budget
             if self.codec is not None:
-                quality = _explicit(new.get("quality", self.quality))
-                self.codec.set_quality(presets.quality(new.get("weights", self.weights) or None) if quality is None else quality)
+                self.codec.set_quality(_explicit(new.get("quality", self.quality)))
         if "rate_hz" in new and self.camera is not None:
             self.timer.cancel()
             self.destroy_timer(self.timer)

@@ -80,8 +80,8 @@ class Encoder(_CodecBase):
     regions suppressed in the last frame.
 
     quality: 0..100 for a variable-rate (hyperprior) model, carried in each frame in 1/100 steps
-    (`set_quality` changes it between frames); None = the preset's named quality (presets.py) or
-    presets.DEFAULT_QUALITY for a weight file; one-rate models accept it and ignore it.
+    (`set_quality` changes it between frames); None = `named_quality`, the preset's named quality
+    (presets.py) or presets.DEFAULT_QUALITY for a weight file; one-rate models accept it and ignore it.
     """
 
     def __init__(self, weights: str | Path | None = None, *, guard: bool | object = True, quality: float | None = None,
@@ -90,12 +90,14 @@ class Encoder(_CodecBase):
         self.stage = None
         self._pool: ThreadPoolExecutor | None = None
         self.set_guard(guard)
-        self.set_quality(presets.quality(weights) if quality is None else quality)
+        self.named_quality = presets.quality(weights)
+        self.set_quality(quality)
         self.last_boxes: tuple[tuple[int, int, int, int], ...] = ()
         self.last_header: bitstream.Header | None = None
 
-    def set_quality(self, quality: float) -> None:
-        """0..100 (anything else: InputError); rounded to the 1/100 that frames carry."""
+    def set_quality(self, quality: float | None) -> None:
+        """0..100 or None (`named_quality`; anything else: InputError); rounded to the 1/100 that frames carry."""
+        quality = self.named_quality if quality is None else quality
         if isinstance(quality, bool) or not isinstance(quality, int | float) or not 0 <= quality <= 100:
             raise InputError(f"quality must be a number in 0..100, found {quality!r}")
         self.quality_hundredths = round(quality * 100)

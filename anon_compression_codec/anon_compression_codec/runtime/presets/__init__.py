@@ -35,10 +35,20 @@ def available() -> list[str]:
     return sorted({*files(), *NAMED_QUALITIES})
 
 
+def _named(spec: str | Path | None) -> str | Path:
+    return DEFAULT_PRESET if spec in (None, "") else spec
+
+
 def quality(spec: str | Path | None) -> float:
     """The quality a preset name stands for; DEFAULT_QUALITY for any other weights."""
-    spec = DEFAULT_PRESET if spec in (None, "") else spec
+    spec = _named(spec)
     return NAMED_QUALITIES.get(spec, DEFAULT_QUALITY) if isinstance(spec, str) else DEFAULT_QUALITY
+
+
+def describe_qualities() -> str:
+    """The named qualities in words, for help texts and parameter descriptions."""
+    named = ", ".join(f"{name} {q:g}" for name, q in NAMED_QUALITIES.items())
+    return f"{named}; {DEFAULT_QUALITY:g} for a weight file"
 
 
 _IDS: dict[str, str] = {}
@@ -61,7 +71,7 @@ def find(model_id: bytes) -> str | None:
 
 def resolve(spec: str | Path | None) -> Path:
     """A preset name or a path to a weight file -> an existing path, or WeightsError."""
-    spec = DEFAULT_PRESET if spec in (None, "") else spec
+    spec = _named(spec)
     candidate = PRESET_DIR / f"{RATE_MODEL if spec in NAMED_QUALITIES else spec}.pt"
     if isinstance(spec, str) and "/" not in spec and candidate.is_file():
         return candidate
