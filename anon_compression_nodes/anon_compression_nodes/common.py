@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -205,6 +206,11 @@ class Stats:
 
 def run(node_factory: Callable[[], Node], args: list[str] | None = None) -> None:
     """main() of every node: init, spin, clean shutdown on Ctrl-C and on external shutdown."""
+    # rclpy's own handler shuts the context down on SIGINT, which ends the spin once the callback in flight
+    # returns. Python's default handler would also raise KeyboardInterrupt wherever the main thread is, even
+    # inside rclpy's bindings, where it surfaces as an unrelated RuntimeError ("Unable to convert call
+    # argument") before the context reads as shut down. Set before rclpy.init, which chains to it.
+    signal.signal(signal.SIGINT, lambda *_: None)
     rclpy.init(args=args)
     node = None
     try:
