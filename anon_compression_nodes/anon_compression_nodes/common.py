@@ -209,8 +209,17 @@ def run(node_factory: Callable[[], Node], args: list[str] | None = None) -> None
     # rclpy's own handler shuts the context down on SIGINT, which ends the spin once the callback in flight
     # returns. Python's default handler would also raise KeyboardInterrupt wherever the main thread is, even
     # inside rclpy's bindings, where it surfaces as an unrelated RuntimeError ("Unable to convert call
-    # argument") before the context reads as shut down. Set before rclpy.init, which chains to it.
-    signal.signal(signal.SIGINT, lambda *_: None)
+    # argument") before the context reads as shut down. Set before rclpy.init, which chains to it. A second
+    # Ctrl-C does interrupt: the way out of a callback that hangs.
+    interrupts = 0
+
+    def on_sigint(*_: object) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts > 1:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
     rclpy.init(args=args)
     node = None
     try:
