@@ -96,3 +96,15 @@ def test_variable_rate_model_is_swept_and_gets_bd_rates(hyper_weights, weights):
     settings["hyper@q50+guard"] = {"bpp": 9.0, "psnr_outside_heads": 10.0, "ours": True}  # not on the curve
     result = bd_rates(settings)["hyper"]
     assert abs(result["webp"] + 20) < 0.5 and result["avif"] is None
+
+
+def test_ab_eval_compares_arms_at_equal_bits(tmp_path):
+    rows = "step,bpp,psnr,lr,quality\n2000,0.1,25.0,2e-4,0\n2000,0.4,29.0,2e-4,100\n"
+    (tmp_path / "a.csv").write_text(rows)
+    # B: q0 at A's q100 bits but 0.5 dB higher; q100 beyond A's range
+    (tmp_path / "b.csv").write_text("step,bpp,psnr,lr,quality\n2000,0.2,27.5,2e-4,0\n2000,0.5,29.5,2e-4,100\n")
+    out = subprocess.run([sys.executable, "bench/ab_eval.py", tmp_path / "a.csv", tmp_path / "b.csv"],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    row = out.splitlines()[2].split(" | ")
+    assert row[0] == "| 2000"
+    assert row[-2:] == ["+0.50", "- |"]  # A at 0.2 bpp: 25 + 4 * log(2) / log(4) = 27.0

@@ -1,0 +1,69 @@
+"""Two training runs of an A/B compared at equal steps and equal bits, from their eval.csv files.
+
+    .venv/bin/python bench/ab_eval.py A/eval.csv B/eval.csv [--names "S 64" "S 80"]
+
+For every step both runs evaluated, prints each quality's bpp and held-out PSNR for both arms and
+B's PSNR minus A's at B's bits: A's curve at that step interpolated linearly in log bpp between its
+evaluated qualities ("-" where B's bits fall outside A's range). Arms of a variable-rate model land at
+slightly different bits for the same quality, so the PSNR columns alone do not rank them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from collections import defaultdict
+from pathlib import Path
+
+Curve = list[tuple[float, float]]  # (bpp, psnr), ascending bpp
+
+
+def read(path: Path) -> dict[int, dict[str, tuple[float, float]]]:
+    """step -> quality -> (bpp, psnr)."""
+    out: dict[int, dict[str, tuple[float, float]]] = defaultdict(dict)
+    with path.open() as f:
+        for row in csv.DictReader(f):
+            out[int(row["step"])][row.get("quality") or "-"] = (float(row["bpp"]), float(row["psnr"]))
+    return out
+
+
+def psnr_at(curve: Curve, bpp: float) -> float | None:
+    """The curve's PSNR at `bpp`, linear in log bpp; None outside its range."""
+    for (b0, p0), (b1, p1) in zip(curve, curve[1:], strict=False):
+        if b0 <= bpp <= b1:
+            t = 0.0 if b1 == b0 else (math.log(bpp) - math.log(b0)) / (math.log(b1) - math.log(b0))
+            return p0 + t * (p1 - p0)
+    return None
+
+
+def table(a: dict, b: dict, names: tuple[str, str]) -> str:
+    qualities = sorted({q for step in a.values() for q in step}, key=lambda q: float(q) if q != "-" else -1)
+    head = ["step"] + [f"q{q}: {n} bpp / PSNR" for q in qualities for n in names]
+    head += [f"q{q} {names[1]} - {names[0]}, dB at equal bits" for q in qualities]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for step in sorted(set(a) & set(b)):
+        curve = sorted(a[step].values())
+        cells, deltas = [str(step)], []
+        for q in qualities:
+            for arm in (a, b):
+                bp = arm[step].get(q)
+                cells.append(f"{bp[0]:.4f} / {bp[1]:.2f}" if bp else "-")
+            bq = b[step].get(q)
+            ref = psnr_at(curve, bq[0]) if bq else None
+            deltas.append(f"{bq[1] - ref:+.2f}" if ref is not None else "-")
+        lines.append("| " + " | ".join(cells + deltas) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("a", type=Path)
+    parser.add_argument("b", type=Path)
+    parser.add_argument("--names", nargs=2, default=("A", "B"))
+    args = parser.parse_args()
+    print(table(read(args.a), read(args.b), tuple(args.names)))
+
+
+if __name__ == "__main__":
+    main()
