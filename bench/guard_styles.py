@@ -4,7 +4,9 @@
   - guard version 1 (every latent whose receptive field touches a face box set to the fill value),
     drawn as a mosaic (the look before version 2);
   - guard version 2 (box pixels filled from outside before the analysis, latents wholly inside the
-    box set to the fill value), drawn as "tint" (the decoded fill, desaturated) or "mosaic" (soft mosaic and outline).
+    box set to the fill value), drawn as "tint" (the decoded fill, desaturated) or "mosaic" (soft mosaic and outline);
+  - the fill alone: the filled image encoded without the guard (no latent set to the fill value), to
+    tell the fill's cost from the latents'.
 Boxes come from the detection stage's default settings, as in `anon-codec bench`. Prints a table.
 
     .venv/bin/python bench/guard_styles.py [--weights default] [--labels data/offline/labels.json] [--pool data/pool]
@@ -22,6 +24,7 @@ import numpy as np
 from anon_compression_codec import Decoder, Encoder
 from anon_compression_codec.evaluation.scoring import Scorer, load_eval_images, load_pool_images
 from anon_compression_codec.privacy import guard
+from anon_compression_codec.privacy.fill import fill
 from anon_compression_codec.privacy.stage import DetectionStage, StageConfig
 from anon_compression_codec.runtime import bitstream
 from anon_compression_codec.runtime.geometry import cover, latent_rects
@@ -58,6 +61,7 @@ def main() -> None:
         frames = {"no guard": (enc(rgb), "tint"), "v1, mosaic": (version_1(enc, rgb, boxes), "mosaic")}
         v2 = enc(rgb, boxes=np.asarray(boxes, float).reshape(-1, 4))
         frames |= {"v2, tint": (v2, "tint"), "v2, mosaic": (v2, "mosaic")}
+        frames["fill alone"] = (enc(fill(rgb, boxes)), "tint")
         for name, (data, style) in frames.items():
             decoded = decoders[style](data)
             scorer.add(name, bgr, np.ascontiguousarray(decoded[..., ::-1]), len(data), ref)
