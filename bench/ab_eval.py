@@ -4,8 +4,9 @@
 
 For every step both runs evaluated, prints each quality's bpp and held-out PSNR for both arms and
 B's PSNR minus A's at B's bits: A's curve at that step interpolated linearly in log bpp between its
-evaluated qualities ("-" where B's bits fall outside A's range). Arms of a variable-rate model land at
-slightly different bits for the same quality, so the PSNR columns alone do not rank them.
+evaluated qualities, and along its end segment up to 10 % beyond its range ("-" further out). Arms of
+a variable-rate model land at slightly different bits for the same quality, so the PSNR columns alone
+do not rank them.
 """
 
 from __future__ import annotations
@@ -28,17 +29,22 @@ def read(path: Path) -> dict[int, dict[str, tuple[float, float]]]:
     return out
 
 
+EXTEND = math.log(1.1)  # how far beyond its end points, in log bpp, a curve is extended
+
+
 def psnr_at(curve: Curve, bpp: float) -> float | None:
-    """The curve's PSNR at `bpp`, linear in log bpp; None outside its range."""
-    for (b0, p0), (b1, p1) in zip(curve, curve[1:], strict=False):
-        if b0 <= bpp <= b1:
-            t = 0.0 if b1 == b0 else (math.log(bpp) - math.log(b0)) / (math.log(b1) - math.log(b0))
-            return p0 + t * (p1 - p0)
-    return None
+    """The curve's PSNR at `bpp`, linear in log bpp; None more than EXTEND outside its range."""
+    x = math.log(bpp)
+    if len(curve) < 2 or not math.log(curve[0][0]) - EXTEND <= x <= math.log(curve[-1][0]) + EXTEND:
+        return None
+    segments = list(zip(curve, curve[1:], strict=False))
+    (b0, p0), (b1, p1) = next((seg for seg in segments if bpp <= seg[1][0]), segments[-1])
+    t = 0.0 if b1 == b0 else (x - math.log(b0)) / (math.log(b1) - math.log(b0))
+    return p0 + t * (p1 - p0)
 
 
 def table(a: dict, b: dict, names: tuple[str, str]) -> str:
-    qualities = sorted({q for step in a.values() for q in step}, key=lambda q: float(q) if q != "-" else -1)
+    qualities = sorted({q for arm in (a, b) for step in arm.values() for q in step}, key=lambda q: float(q) if q != "-" else -1)
     head = ["step"] + [f"q{q}: {n} bpp / PSNR" for q in qualities for n in names]
     head += [f"q{q} {names[1]} - {names[0]}, dB at equal bits" for q in qualities]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

@@ -101,10 +101,12 @@ def test_variable_rate_model_is_swept_and_gets_bd_rates(hyper_weights, weights):
 def test_ab_eval_compares_arms_at_equal_bits(tmp_path):
     rows = "step,bpp,psnr,lr,quality\n2000,0.1,25.0,2e-4,0\n2000,0.4,29.0,2e-4,100\n"
     (tmp_path / "a.csv").write_text(rows)
-    # B: q0 at A's q100 bits but 0.5 dB higher; q100 beyond A's range
-    (tmp_path / "b.csv").write_text("step,bpp,psnr,lr,quality\n2000,0.2,27.5,2e-4,0\n2000,0.5,29.5,2e-4,100\n")
+    # B: q0 inside A's range, 0.5 dB over it; q60 5 % beyond it (extended); q100 25 % beyond (not compared)
+    b = "step,bpp,psnr,lr,quality\n2000,0.2,27.5,2e-4,0\n2000,0.42,29.0,2e-4,60\n2000,0.5,29.5,2e-4,100\n"
+    (tmp_path / "b.csv").write_text(b)
     out = subprocess.run([sys.executable, "bench/ab_eval.py", tmp_path / "a.csv", tmp_path / "b.csv"],
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     row = out.splitlines()[2].split(" | ")
     assert row[0] == "| 2000"
-    assert row[-2:] == ["+0.50", "- |"]  # A at 0.2 bpp: 25 + 4 * log(2) / log(4) = 27.0
+    # A at 0.2 bpp: 25 + 4 * log(2) / log(4) = 27.0; at 0.42: 29 + 4 * log(1.05) / log(4) = 29.14
+    assert row[-3:] == ["+0.50", "-0.14", "- |"]
