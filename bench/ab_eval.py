@@ -1,6 +1,9 @@
 """Two training runs of an A/B compared at equal steps and equal bits, from their eval.csv files.
 
-    .venv/bin/python bench/ab_eval.py A/eval.csv B/eval.csv [--names "S 64" "S 80"]
+    .venv/bin/python bench/ab_eval.py A/eval.csv B/eval.csv [--names "S 64" "S 80"] [--offset STEPS]
+
+--offset: B started from A's checkpoint of that step (a fine-tuning arm), so B's step k is A's
+offset + k; the table lists B's steps.
 
 For every step both runs evaluated, prints each quality's bpp and held-out PSNR for both arms and
 B's PSNR minus A's at B's bits: A's curve at that step interpolated linearly in log bpp between its
@@ -20,12 +23,12 @@ from pathlib import Path
 Curve = list[tuple[float, float]]  # (bpp, psnr), ascending bpp
 
 
-def read(path: Path) -> dict[int, dict[str, tuple[float, float]]]:
-    """step -> quality -> (bpp, psnr)."""
+def read(path: Path, offset: int = 0) -> dict[int, dict[str, tuple[float, float]]]:
+    """step - offset -> quality -> (bpp, psnr)."""
     out: dict[int, dict[str, tuple[float, float]]] = defaultdict(dict)
     with path.open() as f:
         for row in csv.DictReader(f):
-            out[int(row["step"])][row.get("quality") or "-"] = (float(row["bpp"]), float(row["psnr"]))
+            out[int(row["step"]) - offset][row.get("quality") or "-"] = (float(row["bpp"]), float(row["psnr"]))
     return out
 
 
@@ -67,8 +70,9 @@ def main() -> None:
     parser.add_argument("a", type=Path)
     parser.add_argument("b", type=Path)
     parser.add_argument("--names", nargs=2, default=("A", "B"))
+    parser.add_argument("--offset", type=int, default=0, help="A's step that B started from")
     args = parser.parse_args()
-    print(table(read(args.a), read(args.b), tuple(args.names)))
+    print(table(read(args.a, args.offset), read(args.b), tuple(args.names)))
 
 
 if __name__ == "__main__":

@@ -104,9 +104,13 @@ def test_ab_eval_compares_arms_at_equal_bits(tmp_path):
     # B: q0 inside A's range, 0.5 dB over it; q60 5 % beyond it (extended); q100 25 % beyond (not compared)
     b = "step,bpp,psnr,lr,quality\n2000,0.2,27.5,2e-4,0\n2000,0.42,29.0,2e-4,60\n2000,0.5,29.5,2e-4,100\n"
     (tmp_path / "b.csv").write_text(b)
-    out = subprocess.run([sys.executable, "bench/ab_eval.py", tmp_path / "a.csv", tmp_path / "b.csv"],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
-    row = out.splitlines()[2].split(" | ")
+    def rows(*extra: str) -> list[str]:
+        out = subprocess.run([sys.executable, "bench/ab_eval.py", tmp_path / "a.csv", tmp_path / "b.csv", *extra],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+        return out.splitlines()[2:]
+
+    row = rows()[0].split(" | ")
     assert row[0] == "| 2000"
     # A at 0.2 bpp: 25 + 4 * log(2) / log(4) = 27.0; at 0.42: 29 + 4 * log(1.05) / log(4) = 29.14
     assert row[-3:] == ["+0.50", "-0.14", "- |"]
+    assert rows("--offset", "1000") == []  # B's step 2000 is A's 3000, which A did not evaluate

@@ -1,0 +1,58 @@
+"""Persons kept per image by several weight files at one quality, with and without the guard: tells
+a drift between two checkpoints from detection noise, which the bench's totals cannot.
+
+    .venv/bin/python bench/persons.py --weights default --weights checkpoints/v2-68000.pt [--quality 30]
+
+For each held-out image with people (the offline eval split and the photo pool's held-out photos, as
+in `anon-codec bench`), prints the persons YOLO finds on the original and how many of them each
+setting keeps (matched as the bench matches them), then the totals.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from anon_compression_codec import Decoder, Encoder
+from anon_compression_codec.evaluation.scoring import Scorer, load_eval_images, load_pool_images
+from anon_compression_codec.privacy.stage import DetectionStage, StageConfig
+from anon_compression_codec.runtime.geometry import cover
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", action="append", required=True, help="a preset name or weight file (repeatable)")
+    parser.add_argument("--quality", type=float, default=30.0)
+    parser.add_argument("--labels", type=Path, default=Path("data/offline/labels.json"))
+    parser.add_argument("--pool", type=Path, default=Path("data/pool"))
+    args = parser.parse_args()
+    images = load_eval_images(args.labels, None, None) + load_pool_images(args.pool)
+    codecs = {w: (Encoder(w, guard=False, quality=args.quality), Decoder(w)) for w in args.weights}
+    settings = [(w, guarded) for w in args.weights for guarded in (False, True)]
+    names = [f"{w}{' + guard' if guarded else ''}" for w, guarded in settings]
+    stage, scorer = DetectionStage(StageConfig()), Scorer()
+    for i, (bgr, heads) in enumerate(images):
+        ref = scorer.reference(bgr, heads)
+        rgb = np.ascontiguousarray(bgr[..., ::-1])
+        boxes = np.asarray(cover(stage(bgr), bgr.shape[1], bgr.shape[0]), float).reshape(-1, 4)
+        for (w, guarded), name in zip(settings, names, strict=True):
+            enc, dec = codecs[w]
+            data = enc(rgb, boxes=boxes) if guarded else enc(rgb)
+            scorer.add(f"{name}/{i}", bgr, np.ascontiguousarray(dec(data)[..., ::-1]), len(data), ref)
+    results = scorer.summaries()
+    print(f"quality {args.quality:g}, persons (YOLO) kept per image with people\n")
+    print("| image | persons | " + " | ".join(names) + " |\n|" + "---|" * (len(names) + 2))
+    totals = np.zeros(len(names) + 1, int)
+    for i in range(len(images)):
+        persons = results[f"{names[0]}/{i}"]["persons"]
+        if persons:
+            kept = [round(results[f"{n}/{i}"]["person_retention"] * persons) for n in names]
+            totals += [persons, *kept]
+            print(f"| {i} | {persons} | " + " | ".join(map(str, kept)) + " |")
+    print("| all | " + " | ".join(map(str, totals)) + " |")
+
+
+if __name__ == "__main__":
+    main()
