@@ -2,10 +2,13 @@
 a drift between two checkpoints from detection noise, which the bench's totals cannot.
 
     .venv/bin/python bench/persons.py --weights default --weights checkpoints/v2-68000.pt [--quality 30]
+    .venv/bin/python bench/persons.py --weights default --weights other.pt@27.5   # a quality per file
 
 For each held-out image with people (the offline eval split and the photo pool's held-out photos, as
 in `anon-codec bench`), prints the persons YOLO finds on the original and how many of them each
-setting keeps (matched as the bench matches them), then the totals.
+setting keeps (matched as the bench matches them), then the totals and each setting's bpp over all
+held-out images. `FILE@Q` encodes that file at quality Q: two files that spend different bits at one
+quality are compared at equal bits this way.
 """
 
 from __future__ import annotations
@@ -23,26 +26,29 @@ from anon_compression_codec.runtime.geometry import cover
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", action="append", required=True, help="a preset name or weight file (repeatable)")
-    parser.add_argument("--quality", type=float, default=30.0)
+    parser.add_argument("--weights", action="append", required=True, help="a preset or weight file [@QUALITY] (repeatable)")
+    parser.add_argument("--quality", type=float, default=30.0, help="for weights given without @QUALITY")
     parser.add_argument("--labels", type=Path, default=Path("data/offline/labels.json"))
     parser.add_argument("--pool", type=Path, default=Path("data/pool"))
     args = parser.parse_args()
     images = load_eval_images(args.labels, None, None) + load_pool_images(args.pool)
-    codecs = {w: (Encoder(w, guard=False, quality=args.quality), Decoder(w)) for w in args.weights}
+    codecs = {w: _codec(w, args.quality) for w in args.weights}
     settings = [(w, guarded) for w in args.weights for guarded in (False, True)]
     names = [f"{w}{' + guard' if guarded else ''}" for w, guarded in settings]
     stage, scorer = DetectionStage(StageConfig()), Scorer()
+    nbytes, pixels = np.zeros(len(settings)), 0
     for i, (bgr, heads) in enumerate(images):
         ref = scorer.reference(bgr, heads)
         rgb = np.ascontiguousarray(bgr[..., ::-1])
         boxes = np.asarray(cover(stage(bgr), bgr.shape[1], bgr.shape[0]), float).reshape(-1, 4)
-        for (w, guarded), name in zip(settings, names, strict=True):
+        pixels += bgr.shape[0] * bgr.shape[1]
+        for k, ((w, guarded), name) in enumerate(zip(settings, names, strict=True)):
             enc, dec = codecs[w]
             data = enc(rgb, boxes=boxes) if guarded else enc(rgb)
+            nbytes[k] += len(data)
             scorer.add(f"{name}/{i}", bgr, np.ascontiguousarray(dec(data)[..., ::-1]), len(data), ref)
     results = scorer.summaries()
-    print(f"quality {args.quality:g}, persons (YOLO) kept per image with people\n")
+    print(f"quality {args.quality:g} unless named, persons (YOLO) kept per image with people\n")
     print("| image | persons | " + " | ".join(names) + " |\n|" + "---|" * (len(names) + 2))
     totals = np.zeros(len(names) + 1, int)
     for i in range(len(images)):
@@ -52,6 +58,12 @@ def main() -> None:
             totals += [persons, *kept]
             print(f"| {i} | {persons} | " + " | ".join(map(str, kept)) + " |")
     print("| all | " + " | ".join(map(str, totals)) + " |")
+    print("| bpp, all held-out images | | " + " | ".join(f"{8 * b / pixels:.4f}" for b in nbytes) + " |")
+
+
+def _codec(spec: str, quality: float) -> tuple[Encoder, Decoder]:
+    weights, _, q = spec.rpartition("@") if "@" in spec else (spec, "", "")
+    return Encoder(weights, guard=False, quality=float(q) if q else quality), Decoder(weights)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import subprocess
@@ -114,3 +115,11 @@ def test_ab_eval_compares_arms_at_equal_bits(tmp_path):
     # A at 0.2 bpp: 25 + 4 * log(2) / log(4) = 27.0; at 0.42: 29 + 4 * log(1.05) / log(4) = 29.14
     assert row[-3:] == ["+0.50", "-0.14", "- |"]
     assert rows("--offset", "1000") == []  # B's step 2000 is A's 3000, which A did not evaluate
+
+
+def test_persons_takes_a_quality_per_weight_file():
+    spec = importlib.util.spec_from_file_location("persons", "bench/persons.py")
+    persons = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(persons)
+    assert persons._codec("default@27.5", 30.0)[0].quality == 27.5
+    assert persons._codec("default", 30.0)[0].quality == 30.0
