@@ -32,7 +32,10 @@ def main() -> None:
     parser.add_argument("--pool", type=Path, default=Path("data/pool"))
     args = parser.parse_args()
     images = load_eval_images(args.labels, None, None) + load_pool_images(args.pool)
-    codecs = {w: _codec(w, args.quality) for w in args.weights}
+    try:
+        codecs = {w: _codec(w, args.quality) for w in args.weights}
+    except ValueError as err:
+        parser.error(f"--weights FILE[@QUALITY]: {err}")
     settings = [(w, guarded) for w in args.weights for guarded in (False, True)]
     names = [f"{w}{' + guard' if guarded else ''}" for w, guarded in settings]
     stage, scorer = DetectionStage(StageConfig()), Scorer()
@@ -62,7 +65,7 @@ def main() -> None:
 
 
 def _codec(spec: str, quality: float) -> tuple[Encoder, Decoder]:
-    weights, _, q = spec.rpartition("@") if "@" in spec else (spec, "", "")
+    weights, _, q = spec.rpartition("@") if "@" in spec else (spec, "", "")  # ValueError on a bad Q
     return Encoder(weights, guard=False, quality=float(q) if q else quality), Decoder(weights)
 
 
