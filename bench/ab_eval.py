@@ -20,6 +20,8 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
+from anon_compression_codec.evaluation.metrics import interpolate
+
 Curve = list[tuple[float, float]]  # (bpp, psnr), ascending bpp
 
 
@@ -37,13 +39,16 @@ EXTEND = math.log(1.1)  # how far beyond its end points, in log bpp, a curve is 
 
 def psnr_at(curve: Curve, bpp: float) -> float | None:
     """The curve's PSNR at `bpp`, linear in log bpp; None more than EXTEND outside its range."""
-    x = math.log(bpp)
-    if len(curve) < 2 or not math.log(curve[0][0]) - EXTEND <= x <= math.log(curve[-1][0]) + EXTEND:
+    if len(curve) < 2:
         return None
-    segments = list(zip(curve, curve[1:], strict=False))
-    (b0, p0), (b1, p1) = next((seg for seg in segments if bpp <= seg[1][0]), segments[-1])
-    t = 0.0 if b1 == b0 else (x - math.log(b0)) / (math.log(b1) - math.log(b0))
-    return p0 + t * (p1 - p0)
+    pts = [(math.log(b), p) for b, p in curve]
+
+    def along(x: float, a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+        return x, a[1] if b[0] == a[0] else a[1] + (x - a[0]) * (b[1] - a[1]) / (b[0] - a[0])
+
+    # Each end segment continued by EXTEND, so the shared interpolation covers the extended range.
+    ends = along(pts[0][0] - EXTEND, pts[0], pts[1]), along(pts[-1][0] + EXTEND, pts[-2], pts[-1])
+    return interpolate([ends[0], *pts, ends[1]], math.log(bpp))
 
 
 def table(a: dict, b: dict, names: tuple[str, str]) -> str:
