@@ -16,9 +16,11 @@ import yaml
 
 from anon_compression_codec import Decoder, Encoder, load_weights
 from anon_compression_codec.data.boxes import Record, read_json, read_odgt, write_json
-from anon_compression_codec.errors import InputError
+from anon_compression_codec.errors import InputError, WeightsError
+from anon_compression_codec.resources import person_model_path
 from anon_compression_codec.runtime import bitstream, presets
 from anon_compression_codec.training.loop import Config, export, train
+from anon_compression_codec.training.task import DetectorFeatures
 
 CLI = Path(sys.executable).with_name("anon-codec")
 ULTRALYTICS_ASSETS = next(Path(sys.prefix).glob("lib/python3*/site-packages/ultralytics/assets"))
@@ -461,4 +463,36 @@ def test_variable_rate_hyperprior_trains_every_level_and_exports(tiny_data, tiny
 
     (tmp_path / "c.yaml").write_text(yaml.safe_dump({"arch": "hyperprior", "rates": [0.01]}))
     with pytest.raises(InputError, match="2..16 `rates`"):
+        Config.load(tmp_path / "c.yaml")
+
+
+def test_task_term_compares_detector_features_and_leaves_the_detector_frozen(tmp_path):
+    features = DetectorFeatures(person_model_path())
+    smooth = cv2.GaussianBlur(np.random.default_rng(0).random((64, 96, 3), np.float32), (0, 0), 2)
+    x = torch.from_numpy(smooth).permute(2, 0, 1)[None]
+    assert float(features(x, x)) == 0.0
+    noise = torch.randn_like(x)
+    x_hat = (x + 0.02 * noise).clamp(0, 1).requires_grad_(True)
+    term = features(x_hat, x)
+    assert 0 < float(term) < float(features((x + 0.1 * noise).clamp(0, 1), x))  # more noise, more feature error
+    term.backward()
+    assert x_hat.grad.abs().sum() > 0 and all(p.grad is None for p in features.parameters())
+    features.train()
+    assert not any(m.training for m in features.modules())  # batch norm keeps the detector's statistics
+    with pytest.raises(WeightsError, match="sequential"):
+        DetectorFeatures(person_model_path(), layers=[12])  # layer 11 concatenates two earlier ones
+    (tmp_path / "bad.pt").write_bytes(b"not a model")
+    with pytest.raises(WeightsError, match="cannot load"):
+        DetectorFeatures(tmp_path / "bad.pt")
+
+
+def test_training_with_the_task_term_logs_it(tiny_data, tmp_path):
+    cfg = _config(tiny_data, tmp_path / "run", 3)
+    cfg.task = 0.01
+    train(cfg, progress=False)
+    rows = _log(tmp_path / "run")
+    assert len(rows) == 3 and all(float(r["task"]) > 0 for r in rows)
+    assert all(float(r["loss"]) >= float(r["mse"]) + 0.01 * float(r["task"]) - 1e-6 for r in rows)
+    (tmp_path / "c.yaml").write_text("task: -1\n")
+    with pytest.raises(InputError, match="task must be"):
         Config.load(tmp_path / "c.yaml")

@@ -39,12 +39,14 @@ from ..data.offline import lfw_faces
 from ..data.pool import manifest as pool_manifest
 from ..data.pool import read as pool_read
 from ..errors import InputError
+from ..resources import person_model_path
 from ..runtime import presets, speedups
 from ..runtime.hyperprior import GainedHyperprior
 from ..runtime.model import CDF_BUFFERS, AnonAutoencoder, load_weights, save_weights
 from ..runtime.precision import PRECISIONS
 from .losses import HEAD_TERMS, RoiRateDistortionLoss
 from .samples import FaceBank, TrainingSet, collate
+from .task import DetectorFeatures
 
 
 @dataclass
@@ -67,6 +69,8 @@ class Config:
     hbox: float = 0.6
     vbox: float = 1.0
     rate: float = 0.04
+    task: float = 0.0  # weight of the detector-feature term (task.py); 0 = off
+    task_layers: list = field(default_factory=lambda: [2, 4, 6])  # the detector's backbone layers it compares
     head: str = "inverted"  # the paper's inverted head MSE, or "lowpass" (bounded, see losses.py)
     head_cells: int = 4
     pool: str = ""  # a photo pool folder (anon-codec data pool); its train split joins the samples
@@ -109,6 +113,8 @@ class Config:
             raise InputError(f"{path}: lr_steps must be a list of [step, lr] pairs with step >= 0 and lr > 0")
         if cfg.precision not in PRECISIONS:
             raise InputError(f"{path}: precision must be one of {PRECISIONS}, found {cfg.precision!r}")
+        if not isinstance(cfg.task, (int, float)) or cfg.task < 0:
+            raise InputError(f"{path}: task must be a weight >= 0, found {cfg.task!r}")
         if cfg.arch not in ARCHS or (cfg.arch == "hyperprior" and not (2 <= len(cfg.rates) <= 16)):
             raise InputError(f"{path}: arch must be one of {ARCHS}; a hyperprior needs 2..16 `rates`")
         return cfg
@@ -256,6 +262,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     opt = torch.optim.Adam(main_params, lr=cfg.lr)
     aux_opt = torch.optim.Adam(aux_params, lr=cfg.aux_lr)
     criterion = RoiRateDistortionLoss(cfg.bg, cfg.hbox, cfg.vbox, cfg.rate, cfg.head, cfg.head_cells)
+    task = DetectorFeatures(person_model_path(), cfg.task_layers) if cfg.task else None
     qualities, rates = cfg.qualities(), cfg.rates or [cfg.rate]
     eval_qualities = sorted({qualities[0], qualities[len(qualities) // 2], qualities[-1]})
     step = 0
@@ -274,8 +281,9 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     log_new = not (out / "log.csv").is_file() or not resume
     log_file = open(out / "log.csv", "w" if log_new else "a", newline="")  # noqa: SIM115
     log = csv.writer(log_file)
+    columns = ["loss", "mse", "head", "body", "bpp", "psnr"] + (["task"] if task else [])
     if log_new:
-        log.writerow(["step", "loss", "mse", "head", "body", "bpp", "psnr", "aux", "seconds"])
+        log.writerow(["step", *columns, "aux", "seconds"])
         log_file.flush()
     # Offsetting the sampler by the step makes a resumed run see new samples, not a replay.
     loader = DataLoader(torch.utils.data.Subset(dataset, range(step * cfg.batch, (cfg.steps + 1) * cfg.batch)),
@@ -298,6 +306,9 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             output = model(x.contiguous(memory_format=layout), quality=qualities[level])
         terms = criterion(output, x, heads, bodies, rate=rates[level])
+        if task:
+            terms["task"] = task(output["x_hat"], x)
+            terms["loss"] = terms["loss"] + cfg.task * terms["task"]
         opt.zero_grad()
         terms["loss"].backward()
         if cfg.clip:
@@ -312,7 +323,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
         if step % cfg.log_every == 0 or step == cfg.steps:
             values = {k: float(v.detach()) for k, v in terms.items()}
             bar.set_postfix(loss=f"{values['loss']:.4f}", bpp=f"{values['bpp']:.3f}", psnr=f"{values['psnr']:.2f}")
-            log.writerow([step, *(f"{values[k]:.6f}" for k in ("loss", "mse", "head", "body", "bpp", "psnr")),
+            log.writerow([step, *(f"{values[k]:.6f}" for k in columns),
                           f"{float(aux.detach()):.3f}", f"{time.perf_counter() - t0:.1f}"])  # fmt: skip
             log_file.flush()
             for k, v in values.items():
