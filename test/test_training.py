@@ -474,7 +474,7 @@ def test_task_term_compares_detector_features_and_leaves_the_detector_frozen(tmp
     noise = torch.randn_like(x)
     x_hat = (x + 0.02 * noise).clamp(0, 1).requires_grad_(True)
     term = features(x_hat, x)
-    assert 0 < float(term) < float(features((x + 0.1 * noise).clamp(0, 1), x))  # more noise, more feature error
+    assert 0 < float(term.detach()) < float(features((x + 0.1 * noise).clamp(0, 1), x))  # more noise, more feature error
     term.backward()
     assert x_hat.grad.abs().sum() > 0 and all(p.grad is None for p in features.parameters())
     features.train()
