@@ -19,7 +19,8 @@ from anon_compression_codec.data.boxes import Record, read_json, read_odgt, writ
 from anon_compression_codec.errors import InputError, WeightsError
 from anon_compression_codec.resources import person_model_path
 from anon_compression_codec.runtime import bitstream, presets
-from anon_compression_codec.training.loop import Config, export, train
+from anon_compression_codec.runtime.model import save_weights
+from anon_compression_codec.training.loop import Config, _init_from, export, train
 from anon_compression_codec.training.task import DetectorFeatures
 
 CLI = Path(sys.executable).with_name("anon-codec")
@@ -496,3 +497,21 @@ def test_training_with_the_task_term_logs_it(tiny_data, tmp_path):
     (tmp_path / "c.yaml").write_text("task: -1\n")
     with pytest.raises(InputError, match="task must be"):
         Config.load(tmp_path / "c.yaml")
+
+
+def test_a_wider_synthesis_starts_as_the_narrower_decoder(tmp_path):
+    torch.manual_seed(0)
+    narrow = Config(arch="hyperprior", N=8, L=16, S=8, H=8, Z=8, rates=[0.01, 0.001]).build()
+    with torch.no_grad():  # away from the initialisation, so GDN gammas are not diagonal
+        for p in narrow.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    narrow.update(force=True)
+    save_weights(narrow, tmp_path / "narrow.pt", half=False)
+    wide = Config(arch="hyperprior", N=8, L=16, S=12, H=8, Z=8, rates=[0.01, 0.001], init=str(tmp_path / "narrow.pt")).build()
+    _init_from(wide, str(tmp_path / "narrow.pt"))
+    narrow.eval(), wide.eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        a, b = narrow(x, quality=40)["x_hat"], wide(x, quality=40)["x_hat"]
+    assert torch.allclose(a, b, atol=1e-5) and float((a - b).abs().max()) < 1e-5
+    assert wide.g_s[0].weight[:, 8:].abs().sum() > 0  # the new channels are not dead

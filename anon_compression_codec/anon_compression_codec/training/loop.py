@@ -181,12 +181,37 @@ def prefetched(batches: Iterable, depth: int) -> Iterator:
 
 
 def _init_from(model: nn.Module, path: str) -> None:
-    """Start from a weight file or a preset name: every tensor whose name and shape fit (a wider synthesis starts
-    fresh); the CDF tables are rebuilt at export, so they are not carried over."""
+    """Start from a weight file or a preset name: every tensor whose name and shape fit, and a wider synthesis
+    grown from a narrower one (`_widened`); the CDF tables are rebuilt at export, so they are not carried over."""
     own = model.state_dict()
-    state = {k: v for k, v in load_weights(presets.resolve(path)).model.state_dict().items()
-             if k.split(".")[-1] not in CDF_BUFFERS and k in own and own[k].shape == v.shape}  # fmt: skip
+    modules = dict(model.named_modules())
+    state = {}
+    for k, v in load_weights(presets.resolve(path)).model.state_dict().items():
+        if k.split(".")[-1] in CDF_BUFFERS or k not in own:
+            continue
+        if own[k].shape == v.shape:
+            state[k] = v
+        elif k.startswith("g_s."):
+            grown = _widened(own[k], v.to(own[k].dtype), modules[k.rsplit(".", 1)[0]])
+            if grown is not None:
+                state[k] = grown
     model.load_state_dict(state, strict=False)
+
+
+def _widened(fresh: torch.Tensor, old: torch.Tensor, module: nn.Module) -> torch.Tensor | None:
+    """A tensor of a wider synthesis layer (S larger) from the narrower one's: the old values in the leading
+    slice, the new channels' fresh initialisation elsewhere, except that no new channel feeds an old one
+    (those weights are 0; a GDN's fresh gamma is diagonal, so it holds there already). The decoder then computes
+    exactly the old function at step 0 and training puts the new channels to use (Net2Net's idea, Chen et al. 2016)."""
+    if fresh.dim() != old.dim() or any(f < o for f, o in zip(fresh.shape, old.shape, strict=True)):
+        return None
+    out = fresh.clone()
+    out[tuple(slice(0, n) for n in old.shape)] = old
+    if isinstance(module, nn.ConvTranspose2d) and fresh.dim() == 4:  # weight (in, out, k, k)
+        out[old.shape[0] :, : old.shape[1]] = 0
+    elif isinstance(module, nn.Conv2d) and fresh.dim() == 4:  # weight (out, in, k, k)
+        out[: old.shape[0], old.shape[1] :] = 0
+    return out
 
 
 def _pool_photos(cfg: Config) -> list[Path]:
