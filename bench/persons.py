@@ -6,9 +6,9 @@ a drift between two checkpoints from detection noise, which the bench's totals c
 
 For each held-out image with people (the offline eval split and the photo pool's held-out photos, as
 in `anon-codec bench`), prints the persons YOLO finds on the original and how many of them each
-setting keeps (matched as the bench matches them), then the totals and each setting's bpp over all
-held-out images. `FILE@Q` encodes that file at quality Q: two files that spend different bits at one
-quality are compared at equal bits this way.
+setting keeps (matched as the bench matches them), then the totals, HOG's totals (the detector that gave
+training neither labels nor a signal), and each setting's bpp and PSNR outside heads over all held-out images. `FILE@Q` encodes that file at
+quality Q: two files that spend different bits at one quality are compared at equal bits this way.
 """
 
 from __future__ import annotations
@@ -61,7 +61,15 @@ def main() -> None:
             totals += [persons, *kept]
             print(f"| {i} | {persons} | " + " | ".join(map(str, kept)) + " |")
     print("| all | " + " | ".join(map(str, totals)) + " |")
+    # HOG (OpenCV's people detector) made no training label and no training signal: the independent count.
+    tallies = [[scorer.tallies[f"{n}/{i}"] for i in range(len(images))] for n in names]
+    hog_kept = [sum(t.hog_persons_kept for t in row) for row in tallies]
+    hog_found = sum(t.hog_persons for t in tallies[0])
+    print(f"| all, HOG | {hog_found} | " + " | ".join(map(str, hog_kept)) + " |")
     print("| bpp, all held-out images | | " + " | ".join(f"{8 * b / pixels:.4f}" for b in nbytes) + " |")
+    psnr = [10 * np.log10(255**2 * sum(t.px_outside for t in row) / max(sum(t.sq_err_outside for t in row), 1e-9))
+            for row in tallies]  # fmt: skip
+    print("| PSNR outside heads, all held-out images | | " + " | ".join(f"{v:.2f}" for v in psnr) + " |")
 
 
 def _codec(spec: str, quality: float) -> tuple[Encoder, Decoder]:
