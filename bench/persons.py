@@ -6,9 +6,10 @@ a drift between two checkpoints from detection noise, which the bench's totals c
 
 For each held-out image with people (the offline eval split and the photo pool's held-out photos, as
 in `anon-codec bench`), prints the persons YOLO finds on the original and how many of them each
-setting keeps (matched as the bench matches them), then the totals, HOG's totals (the detector that gave
-training neither labels nor a signal), and each setting's bpp and PSNR outside heads over all held-out images. `FILE@Q` encodes that file at
-quality Q: two files that spend different bits at one quality are compared at equal bits this way.
+setting keeps (matched as the bench matches them), then the totals, HOG's totals (the detector that
+gave training neither labels nor a signal), and each setting's bpp and PSNR outside heads over all
+held-out images. `FILE@Q` encodes that file at quality Q: two files that spend different bits at
+one quality are compared at equal bits this way.
 """
 
 from __future__ import annotations
