@@ -494,9 +494,11 @@ def test_training_with_the_task_term_logs_it(tiny_data, tmp_path):
     rows = _log(tmp_path / "run")
     assert len(rows) == 3 and all(float(r["task"]) > 0 for r in rows)
     assert all(float(r["loss"]) >= float(r["mse"]) + 0.01 * float(r["task"]) - 1e-6 for r in rows)
-    (tmp_path / "c.yaml").write_text("task: -1\n")
-    with pytest.raises(InputError, match="task must be"):
-        Config.load(tmp_path / "c.yaml")
+    for text, message in (("task: -1", "task must be"), ("task: true", "task must be"), ("task_layers: []", "task_layers"),
+                          ("task_layers: [2, x]", "task_layers"), ("task_layers: 4", "task_layers")):  # fmt: skip
+        (tmp_path / "c.yaml").write_text(text + "\n")
+        with pytest.raises(InputError, match=message):
+            Config.load(tmp_path / "c.yaml")
 
 
 def test_a_wider_synthesis_starts_as_the_narrower_decoder(tmp_path):

@@ -113,8 +113,11 @@ class Config:
             raise InputError(f"{path}: lr_steps must be a list of [step, lr] pairs with step >= 0 and lr > 0")
         if cfg.precision not in PRECISIONS:
             raise InputError(f"{path}: precision must be one of {PRECISIONS}, found {cfg.precision!r}")
-        if not isinstance(cfg.task, (int, float)) or cfg.task < 0:
+        if isinstance(cfg.task, bool) or not isinstance(cfg.task, (int, float)) or cfg.task < 0:
             raise InputError(f"{path}: task must be a weight >= 0, found {cfg.task!r}")
+        layers = cfg.task_layers
+        if not (isinstance(layers, list) and layers and all(type(i) is int and 0 <= i < 64 for i in layers)):
+            raise InputError(f"{path}: task_layers must be a list of detector layer indices, found {layers!r}")
         if cfg.arch not in ARCHS or (cfg.arch == "hyperprior" and not (2 <= len(cfg.rates) <= 16)):
             raise InputError(f"{path}: arch must be one of {ARCHS}; a hyperprior needs 2..16 `rates`")
         return cfg

@@ -8,6 +8,9 @@ runs), frozen in eval mode; each layer's error is relative to its own energy, so
 scale weigh alike and the weight in the config does not depend on the detector. Why: plain MSE
 training raised PSNR while YOLO found fewer persons at equal bits (issue #26, steps 50,000 to
 76,000), and a pixel-weighted body term did not change that (docs/bench/2026-12-07-s7/ab_body_term.md).
+Measured since (docs/bench/2026-12-07-s8/ab_task_term.md): no gain in persons at equal bits at weight
+0.002, and 0.1-0.3 dB lost for two persons within the detectors' noise at 0.02; kept as a training
+option (off by default) for those A/B recipes.
 """
 
 from __future__ import annotations
