@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from anon_compression_codec import Decoder, Encoder
-from anon_compression_codec.evaluation.scoring import Scorer, load_eval_images, load_pool_images
+from anon_compression_codec.evaluation.scoring import Scorer, Tally, load_eval_images, load_pool_images
 from anon_compression_codec.privacy.stage import DetectionStage, StageConfig
 from anon_compression_codec.runtime.geometry import cover
 
@@ -40,37 +40,27 @@ def main() -> None:
     settings = [(w, guarded) for w in args.weights for guarded in (False, True)]
     names = [f"{w}{' + guard' if guarded else ''}" for w, guarded in settings]
     stage, scorer = DetectionStage(StageConfig()), Scorer()
-    nbytes, pixels = np.zeros(len(settings)), 0
     for i, (bgr, heads) in enumerate(images):
         ref = scorer.reference(bgr, heads)
         rgb = np.ascontiguousarray(bgr[..., ::-1])
         boxes = np.asarray(cover(stage(bgr), bgr.shape[1], bgr.shape[0]), float).reshape(-1, 4)
-        pixels += bgr.shape[0] * bgr.shape[1]
-        for k, ((w, guarded), name) in enumerate(zip(settings, names, strict=True)):
+        for (w, guarded), name in zip(settings, names, strict=True):
             enc, dec = codecs[w]
             data = enc(rgb, boxes=boxes) if guarded else enc(rgb)
-            nbytes[k] += len(data)
             scorer.add(f"{name}/{i}", bgr, np.ascontiguousarray(dec(data)[..., ::-1]), len(data), ref)
-    results = scorer.summaries()
+    per_image = [[scorer.tallies[f"{n}/{i}"] for n in names] for i in range(len(images))]
+    pooled = [sum(column, Tally()) for column in zip(*per_image, strict=True)]  # each setting over all images
     print(f"quality {args.quality:g} unless named, persons (YOLO) kept per image with people\n")
     print("| image | persons | " + " | ".join(names) + " |\n|" + "---|" * (len(names) + 2))
-    totals = np.zeros(len(names) + 1, int)
-    for i in range(len(images)):
-        persons = results[f"{names[0]}/{i}"]["persons"]
-        if persons:
-            kept = [round(results[f"{n}/{i}"]["person_retention"] * persons) for n in names]
-            totals += [persons, *kept]
-            print(f"| {i} | {persons} | " + " | ".join(map(str, kept)) + " |")
-    print("| all | " + " | ".join(map(str, totals)) + " |")
+    for i, row in enumerate(per_image):
+        if row[0].persons:
+            print(f"| {i} | {row[0].persons} | " + " | ".join(str(t.persons_kept) for t in row) + " |")
+    print(f"| all | {pooled[0].persons} | " + " | ".join(str(t.persons_kept) for t in pooled) + " |")
     # HOG (OpenCV's people detector) made no training label and no training signal: the independent count.
-    tallies = [[scorer.tallies[f"{n}/{i}"] for i in range(len(images))] for n in names]
-    hog_kept = [sum(t.hog_persons_kept for t in row) for row in tallies]
-    hog_found = sum(t.hog_persons for t in tallies[0])
-    print(f"| all, HOG | {hog_found} | " + " | ".join(map(str, hog_kept)) + " |")
-    print("| bpp, all held-out images | | " + " | ".join(f"{8 * b / pixels:.4f}" for b in nbytes) + " |")
-    psnr = [10 * np.log10(255**2 * sum(t.px_outside for t in row) / max(sum(t.sq_err_outside for t in row), 1e-9))
-            for row in tallies]  # fmt: skip
-    print("| PSNR outside heads, all held-out images | | " + " | ".join(f"{v:.2f}" for v in psnr) + " |")
+    print(f"| all, HOG | {pooled[0].hog_persons} | " + " | ".join(str(t.hog_persons_kept) for t in pooled) + " |")
+    totals = [t.summary() for t in pooled]
+    print("| bpp, all held-out images | | " + " | ".join(f"{t['bpp']:.4f}" for t in totals) + " |")
+    print("| PSNR outside heads, all held-out images | | " + " | ".join(f"{t['psnr_outside_heads']:.2f}" for t in totals) + " |")
 
 
 def _codec(spec: str, quality: float) -> tuple[Encoder, Decoder]:

@@ -123,3 +123,15 @@ def test_persons_takes_a_quality_per_weight_file():
     spec.loader.exec_module(persons)
     assert persons._codec("default@27.5", 30.0)[0].quality == 27.5
     assert persons._codec("default", 30.0)[0].quality == 30.0
+
+
+def test_pooled_tally_gives_totals_over_images():
+    from anon_compression_codec.evaluation.scoring import Tally
+
+    a = Tally(bytes=100, pixels=800, persons=3, persons_kept=2, sq_err_outside=80.0, px_outside=800, ms_ssim=[0.9])
+    b = Tally(bytes=300, pixels=800, persons=1, persons_kept=1, sq_err_outside=240.0, px_outside=800, ms_ssim=[0.8])
+    pooled = sum([a, b], Tally())
+    assert (pooled.bytes, pooled.persons, pooled.persons_kept, pooled.ms_ssim) == (400, 4, 3, [0.9, 0.8])
+    summary = pooled.summary()
+    assert summary["bpp"] == 2.0 and summary["person_retention"] == 0.75
+    assert summary["psnr_outside_heads"] == round(10 * np.log10(255**2 / 0.2), 2)  # pooled error, not a mean of PSNRs

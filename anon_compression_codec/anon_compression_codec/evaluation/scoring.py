@@ -15,7 +15,7 @@ On the same images and in the same run:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,10 @@ class Tally:
     blob_px: int = 0
     ms_ssim: list[float] = field(default_factory=list)
     qualities: list[int] = field(default_factory=list)
+
+    def __add__(self, other: Tally) -> Tally:
+        """The pooled tally of two image sets: `sum(tallies, Tally()).summary()` gives totals over images."""
+        return Tally(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
     def summary(self) -> dict:
         def db(mse: float) -> float:
